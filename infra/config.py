@@ -1,0 +1,242 @@
+"""Typed stage configuration, read once.
+
+Every difference between stages lives in ``Pulumi.<stage>.yaml`` under the ``relay:`` namespace.
+The same :class:`StageConfig` is built three ways, so the Pulumi program, the local stage, the console
+(drift display) and the capacity model can never disagree on a default:
+
+* :func:`from_pulumi` inside the Pulumi program (``pulumi.Config("relay")``);
+* :func:`load_stage_config` from the YAML file (local stage, console, ``relay capacity``);
+* :meth:`StageConfig.from_mapping` from a plain dict (tests).
+
+Validation happens before any resource is created and names the key and the AWS rule it breaks.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+__all__ = ["ConfigError", "StageConfig", "load_stage_config", "from_pulumi", "PROJECT_ROOT", "config_key"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+NAMESPACE = "relay"
+
+
+class ConfigError(ValueError):
+    """A stage config value breaks a rule; the message names the key (``relay:<key>``) and the rule."""
+
+
+def config_key(attr: str) -> str:
+    """``job_max_receive_count`` → ``relay:jobMaxReceiveCount`` (the name users type)."""
+    head, *rest = attr.split("_")
+    return f"{NAMESPACE}:{head}{''.join(p.capitalize() for p in rest)}"
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """All stage settings with their defaults (the dev values unless a stage overrides them)."""
+
+    stage: str
+    region: str = "us-east-1"
+    log_level: str = "INFO"
+    memory_size: int = 256
+    # timeout (s) of the api, send worker, request worker and log indexer
+    function_timeout: int = 10
+    job_worker_timeout: int = 30
+    # AWS guidance: visibility timeout >= 6 x the consumer function's timeout
+    job_visibility_timeout: int = 180
+    # AWS guidance: maxReceiveCount >= 5 so a throttled batch does not dead-letter healthy jobs
+    job_max_receive_count: int = 5
+    job_batch_size: int = 10
+    job_batching_window: int = 0
+    stream_batch_size: int = 100
+    parallelization_factor: int = 1
+    stream_bisect_on_error: bool = True
+    stream_max_retries: int = 3
+    stream_max_record_age: int = 3600
+    log_retention_days: int = 14
+    request_retention_days: int = 7
+    message_retention_days: int = 30
+    versioning: bool = False
+    point_in_time_recovery: bool = False
+    deletion_protection: bool = False
+    alarm_actions: bool = False
+    alarm_email: str = ""
+    iterator_age_alarm_ms: int = 60_000
+    oldest_job_alarm_seconds: int = 600
+    # console operators (OIDC emails) allowed to act; everyone else who logs in is a read-only viewer
+    operators: tuple[str, ...] = ()
+    # fetch-data / webhook targets on private or loopback addresses that this stage explicitly allows,
+    # as "host:port" strings. Empty by default everywhere: no SSRF unless an operator opts in.
+    fetch_allow: tuple[str, ...] = ()
+    # channel -> provider ("outbox" | "smtp" | "webhook"); outbox is the default for every channel
+    providers: Mapping[str, str] = field(default_factory=dict)
+    smtp_host: str = ""
+    smtp_port: int = 25
+    api_max_body_bytes: int = 262_144
+
+    # ---- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_mapping(cls, stage: str, values: Mapping[str, Any]) -> "StageConfig":
+        """Build from ``{"jobMaxReceiveCount": 5, ...}`` or ``{"relay:jobMaxReceiveCount": ...}``.
+
+        Unknown keys are rejected: a typo in a stage file must not silently fall back to a default.
+        """
+        by_key = {config_key(f.name).split(":", 1)[1]: f for f in dataclasses.fields(cls) if f.name != "stage"}
+        kwargs: dict[str, Any] = {"stage": stage}
+        for raw_key, raw in values.items():
+            ns, _, key = raw_key.rpartition(":")
+            if ns == "aws" and key == "region":
+                kwargs["region"] = str(raw)
+                continue
+            if ns not in ("", NAMESPACE):
+                continue  # other providers' settings are not ours to check
+            f = by_key.get(key)
+            if f is None:
+                raise ConfigError(f"{NAMESPACE}:{key} is not a relay setting (known: {', '.join(sorted(by_key))})")
+            kwargs[f.name] = _coerce(f, raw)
+        cfg = cls(**kwargs)
+        cfg.validate()
+        return cfg
+
+    # ---- rules ----------------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for the first value that breaks AWS's guidance or our own rules."""
+        def fail(attr: str, rule: str) -> None:
+            raise ConfigError(f"{config_key(attr)} = {getattr(self, attr)!r}: {rule}")
+
+        if self.job_visibility_timeout < 6 * self.job_worker_timeout:
+            fail("job_visibility_timeout",
+                 f"must be at least 6 x relay:jobWorkerTimeout ({6 * self.job_worker_timeout} s), AWS's guidance "
+                 "for SQS event sources")
+        if self.job_max_receive_count < 5:
+            fail("job_max_receive_count", "must be at least 5 (AWS's guidance for queues behind Lambda)")
+        if not 1 <= self.parallelization_factor <= 10:
+            fail("parallelization_factor", "must be between 1 and 10 (the DynamoDB stream mapping limit)")
+        if not 1 <= self.job_batch_size <= 10_000:
+            fail("job_batch_size", "must be between 1 and 10000")
+        if self.job_batch_size > 10 and self.job_batching_window < 1:
+            fail("job_batching_window", "must be at least 1 s when relay:jobBatchSize is over 10 (AWS rule)")
+        if not 0 <= self.job_batching_window <= 300:
+            fail("job_batching_window", "must be between 0 and 300 seconds")
+        if not 1 <= self.stream_batch_size <= 10_000:
+            fail("stream_batch_size", "must be between 1 and 10000")
+        if not -1 <= self.stream_max_retries <= 10_000:
+            fail("stream_max_retries", "must be between -1 (infinite) and 10000")
+        if not (self.stream_max_record_age == -1 or 60 <= self.stream_max_record_age <= 604_800):
+            fail("stream_max_record_age", "must be -1 or between 60 and 604800 seconds")
+        if not 1 <= self.job_worker_timeout <= 900:
+            fail("job_worker_timeout", "must be between 1 and 900 seconds (Lambda's limit)")
+        if not 1 <= self.function_timeout <= 900:
+            fail("function_timeout", "must be between 1 and 900 seconds (Lambda's limit)")
+        if not 128 <= self.memory_size <= 10_240:
+            fail("memory_size", "must be between 128 and 10240 MB")
+        if self.job_visibility_timeout > 43_200:
+            fail("job_visibility_timeout", "must be at most 43200 seconds (SQS limit)")
+        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            fail("log_level", "must be one of DEBUG, INFO, WARNING, ERROR")
+        for ch, provider in self.providers.items():
+            if provider not in {"outbox", "smtp", "webhook"}:
+                raise ConfigError(f"relay:providers.{ch} = {provider!r}: must be outbox, smtp or webhook")
+        for entry in self.fetch_allow:
+            host, sep, port = str(entry).rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ConfigError(f"relay:fetchAllow entry {entry!r}: must be 'host:port'")
+
+    # ---- views used by the program and the tools --------------------------------------------------
+    def name(self, resource: str) -> str:
+        """Physical name ``relay-<stage>-<resource>``."""
+        return f"relay-{self.stage}-{resource}"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {"project": "relay", "stage": self.stage}
+
+    @property
+    def is_prod(self) -> bool:
+        return self.stage == "prod"
+
+    def as_pulumi_values(self) -> dict[str, str]:
+        """``{"relay:key": "value"}`` as ``pulumi config set`` would store them (strings / JSON)."""
+        out: dict[str, str] = {"aws:region": self.region}
+        for f in dataclasses.fields(self):
+            if f.name in ("stage", "region"):
+                continue
+            v = getattr(self, f.name)
+            if isinstance(v, bool):
+                s = "true" if v else "false"
+            elif isinstance(v, (tuple, list, dict)) or hasattr(v, "items"):
+                s = json.dumps(list(v) if isinstance(v, tuple) else dict(v))
+            else:
+                s = str(v)
+            out[config_key(f.name)] = s
+        return out
+
+
+def _coerce(f: dataclasses.Field, raw: Any) -> Any:
+    """Config values arrive as YAML scalars, or as strings from ``pulumi.Config``; normalise them."""
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    key = config_key(f.name)
+    try:
+        if isinstance(default, bool):
+            if isinstance(raw, bool):
+                return raw
+            s = str(raw).strip().lower()
+            if s in ("true", "1", "yes"):
+                return True
+            if s in ("false", "0", "no"):
+                return False
+            raise ValueError
+        if isinstance(default, int):
+            if isinstance(raw, bool):
+                raise ValueError
+            return int(str(raw).strip())
+        if isinstance(default, tuple):
+            if isinstance(raw, str):
+                raw = json.loads(raw) if raw.strip() else []
+            if not isinstance(raw, (list, tuple)):
+                raise ValueError
+            return tuple(str(x) for x in raw)
+        if isinstance(default, dict) or f.name == "providers":
+            if isinstance(raw, str):
+                raw = json.loads(raw) if raw.strip() else {}
+            if not isinstance(raw, dict):
+                raise ValueError
+            return {str(k): str(v) for k, v in raw.items()}
+        return str(raw)
+    except (ValueError, TypeError, json.JSONDecodeError):
+        kind = type(default).__name__
+        raise ConfigError(f"{key} = {raw!r}: must be a {kind}") from None
+
+
+def load_stage_config(stage: str, root: Path | str | None = None) -> StageConfig:
+    """Read ``Pulumi.<stage>.yaml`` (the local stage, the console and ``relay capacity`` use this)."""
+    import yaml  # only the tools need PyYAML; the Pulumi program reads pulumi.Config instead
+
+    path = Path(root or PROJECT_ROOT) / f"Pulumi.{stage}.yaml"
+    if not path.exists():
+        raise ConfigError(f"no stage file {path.name}: known stages are "
+                          f"{', '.join(sorted(p.name[7:-5] for p in path.parent.glob('Pulumi.*.yaml')))}")
+    doc = yaml.safe_load(path.read_text()) or {}
+    return StageConfig.from_mapping(stage, doc.get("config") or {})
+
+
+def from_pulumi() -> StageConfig:
+    """Inside the Pulumi program: read every known key from ``pulumi.Config`` for the current stack."""
+    import pulumi
+
+    cfg = pulumi.Config(NAMESPACE)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(StageConfig):
+        if f.name in ("stage", "region"):
+            continue
+        key = config_key(f.name).split(":", 1)[1]
+        raw = cfg.get(key)
+        if raw is not None:
+            values[key] = raw
+    region = pulumi.Config("aws").get("region")
+    if region:
+        values["aws:region"] = region
+    return StageConfig.from_mapping(pulumi.get_stack(), values)

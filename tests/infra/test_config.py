@@ -1,0 +1,45 @@
+"""The stage config: every stage file loads, and config that breaks AWS's guidance is refused by name."""
+import pytest
+
+from infra.config import ConfigError, StageConfig, load_stage_config
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod", "local"])
+def test_stage_files_load_and_meet_aws_guidance(stage: str) -> None:
+    cfg = load_stage_config(stage)
+    assert cfg.stage == stage
+    assert cfg.job_visibility_timeout >= 6 * cfg.job_worker_timeout
+    assert cfg.job_max_receive_count >= 5
+    assert 1 <= cfg.parallelization_factor <= 10
+    assert cfg.name("job-dlq") == f"relay-{stage}-job-dlq"
+
+
+def test_prod_differs_from_dev_only_by_config_values() -> None:
+    dev, prod = load_stage_config("dev"), load_stage_config("prod")
+    assert prod.point_in_time_recovery and prod.versioning and prod.deletion_protection
+    assert not dev.point_in_time_recovery
+    assert prod.parallelization_factor > dev.parallelization_factor
+
+
+@pytest.mark.parametrize(
+    ("values", "key", "rule"),
+    [
+        ({"jobWorkerTimeout": 30, "jobVisibilityTimeout": 100}, "relay:jobVisibilityTimeout", "6 x"),
+        ({"jobMaxReceiveCount": 3}, "relay:jobMaxReceiveCount", "at least 5"),
+        ({"parallelizationFactor": 11}, "relay:parallelizationFactor", "between 1 and 10"),
+        ({"parallelizationFactor": 0}, "relay:parallelizationFactor", "between 1 and 10"),
+        ({"relay:memorySize": "lots"}, "relay:memorySize", "must be a int"),
+        ({"relay:paralelizationFactor": 2}, "relay:paralelizationFactor", "not a relay setting"),
+        ({"providers": {"email": "carrier-pigeon"}}, "relay:providers.email", "outbox, smtp or webhook"),
+    ],
+)
+def test_broken_config_is_rejected_naming_key_and_rule(values: dict, key: str, rule: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        StageConfig.from_mapping("dev", values)
+    assert key in str(err.value) and rule in str(err.value)
+
+
+def test_pulumi_string_values_are_coerced() -> None:
+    cfg = StageConfig.from_mapping("dev", {"relay:versioning": "true", "relay:operators": '["a@example.com"]',
+                                           "relay:jobBatchSize": "10"})
+    assert cfg.versioning is True and cfg.operators == ("a@example.com",) and cfg.job_batch_size == 10
