@@ -1,0 +1,126 @@
+"""Handler settings, read from the environment in exactly one place.
+
+Infra hands settings to handlers only through UPPER_SNAKE environment variables (docs/CONTRACTS.md).
+Every other module asks :func:`get_settings` and never reads ``os.environ`` itself, so tests can set
+the environment, call :func:`reset_settings` and see the new values.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+__all__ = ["Settings", "SettingsError", "get_settings", "reset_settings", "DEFAULT_PROVIDER"]
+
+DEFAULT_PROVIDER = "outbox"
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value the handlers cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The environment of a relay function, typed."""
+
+    stage: str = "local"
+    request_bucket: str = ""
+    message_table: str = ""
+    log_table: str = ""
+    state_table: str = ""
+    job_queue_url: str = ""
+    providers: Mapping[str, str] = field(default_factory=dict)
+    smtp_host: str = ""
+    smtp_port: int = 25
+    fetch_allow: frozenset[tuple[str, int]] = frozenset()
+    api_max_body_bytes: int = 262_144
+    message_retention_days: int = 30
+
+    def provider_for(self, channel: str) -> str:
+        """Provider name for ``channel`` (``outbox`` unless ``PROVIDERS`` says otherwise)."""
+        return self.providers.get(channel, DEFAULT_PROVIDER)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Build from ``env`` (default ``os.environ``).
+
+        Raises
+        ------
+        SettingsError
+            When a numeric or JSON variable cannot be parsed; the message names the variable.
+        """
+        env = os.environ if env is None else env
+        stage = env.get("STAGE", "local")
+        return cls(
+            stage=stage,
+            request_bucket=env.get("REQUEST_BUCKET", ""),
+            message_table=env.get("MESSAGE_TABLE", f"relay-{stage}-messages"),
+            log_table=env.get("LOG_TABLE", f"relay-{stage}-message-log"),
+            state_table=env.get("STATE_TABLE", f"relay-{stage}-state"),
+            job_queue_url=env.get("JOB_QUEUE_URL", ""),
+            providers=_providers(env.get("PROVIDERS", "")),
+            smtp_host=env.get("SMTP_HOST", ""),
+            smtp_port=_int(env, "SMTP_PORT", 25),
+            fetch_allow=parse_fetch_allow(env.get("FETCH_ALLOW", "")),
+            api_max_body_bytes=_int(env, "API_MAX_BODY_BYTES", 262_144),
+            message_retention_days=_int(env, "MESSAGE_RETENTION_DAYS", 30),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: must be an integer") from None
+
+
+def _providers(raw: str) -> dict[str, str]:
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise SettingsError(f"PROVIDERS={raw!r}: must be a JSON object channel -> provider") from None
+    if not isinstance(value, dict):
+        raise SettingsError(f"PROVIDERS={raw!r}: must be a JSON object channel -> provider")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def parse_fetch_allow(raw: str) -> frozenset[tuple[str, int]]:
+    """``"127.0.0.1:8080, api.local:443"`` → ``{("127.0.0.1", 8080), ("api.local", 443)}``.
+
+    Raises
+    ------
+    SettingsError
+        For an entry that is not ``host:port``.
+    """
+    out: set[tuple[str, int]] = set()
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        host, sep, port = entry.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise SettingsError(f"FETCH_ALLOW entry {entry!r}: must be 'host:port'")
+        out.add((host.strip("[]").lower(), int(port)))
+    return frozenset(out)
+
+
+_cached: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    global _cached
+    if _cached is None:
+        _cached = Settings.from_env()
+    return _cached
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between cases)."""
+    global _cached
+    _cached = None
