@@ -1,0 +1,53 @@
+"""The ``relay`` command.
+
+``relay up``        start the local stage (emulated AWS + the Pulumi program deployed into it + the local
+                    Lambda data plane + the HTTP API), optionally demo traffic and the console.
+``relay capacity``  the cost and capacity model for a stage.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="relay", description="relay: self-hostable serverless notifications")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start the local stage on this machine")
+    up.add_argument("--stage", default="local",
+                    help="stage config to deploy into the emulator: local (default), or dev/prod to rehearse them")
+    up.add_argument("--port", type=int, default=4566, help="emulated AWS endpoint port on 127.0.0.1 (default 4566)")
+    up.add_argument("--api-port", type=int, default=0, help="HTTP API port on 127.0.0.1 (default: a free port)")
+    up.add_argument("--demo", action="store_true", help="steady demo traffic, a share of it failing into the DLQs")
+    up.add_argument("--no-console", action="store_true", help="do not start the Streamlit console")
+    up.add_argument("--console-port", type=int, default=8501, help="console port on 127.0.0.1 (default 8501)")
+    up.add_argument("--fresh", action="store_true", help="discard the saved local state and start empty")
+
+    cap = sub.add_parser("capacity", help="cost per 1M notifications and stream parallelization sizing")
+    cap.add_argument("--stage", default="prod")
+    cap.add_argument("--rate", default="100/s", help="notifications per second, e.g. 1000/s")
+    cap.add_argument("--iterator-age-target", default="30s", help="keep IteratorAge under this, e.g. 30s")
+    cap.add_argument("--calls", default=None, help="JSON file of measured AWS calls per notification")
+    cap.add_argument("--json", action="store_true", help="machine-readable output")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "up":
+        from relay.local.stage import run_local_stage
+
+        return run_local_stage(stage=args.stage, port=args.port, api_port=args.api_port, demo=args.demo,
+                               console=not args.no_console, console_port=args.console_port, fresh=args.fresh)
+    if args.command == "capacity":
+        from relay.capacity.cli import run_capacity
+
+        return run_capacity(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
