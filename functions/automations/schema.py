@@ -1,0 +1,244 @@
+"""The request body of ``POST /automations/invoke``, validated with pydantic (the API imports this).
+
+Steps are a discriminated union on ``action``. ``if`` nests ``then`` / ``else`` step lists; the request
+worker compiles the tree into a flat program (see :mod:`functions.automations.program`), so a job still
+names its step by one integer index. Every bad field is reported (pydantic collects them all) and extra
+fields are forbidden everywhere. Conditions and delays are parsed here, at request time, by the same
+pure functions the job worker uses, so a stored automation can never hold a condition that fails to parse.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from functions.automations.delays import DelayError, parse_duration, parse_until
+from functions.automations.expressions import ExpressionError, parse_condition
+
+__all__ = [
+    "InvokeRequest", "Automation", "Step", "SendStep", "DelayStep", "FetchDataStep", "Webhook", "IfStep",
+    "CancelStep", "UpdateProfileStep", "InvokeStep", "MAX_STEPS", "MAX_DEPTH", "count_steps",
+]
+
+MAX_STEPS = 100  # per automation, counting the steps nested in if-branches
+MAX_DEPTH = 5  # if-nesting, and invoke-in-invoke nesting
+MAX_FETCH_BYTES = 1_048_576
+MAX_FETCH_TIMEOUT_MS = 30_000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class SendStep(_Strict):
+    """Send a message through the same path as ``POST /send``.
+
+    Either a full ``message`` (the POST /send ``message`` object), or defaults taken from the run:
+    ``recipient`` (user id) and ``template`` fall back to the run's, ``data`` is merged over the run's
+    data, and the recipient's address fields come from the run's profile.
+    """
+
+    action: Literal["send"]
+    message: dict[str, Any] | None = None
+    template: str | None = Field(default=None, min_length=1, max_length=200)
+    recipient: str | None = Field(default=None, min_length=1, max_length=200)
+    data: dict[str, Any] | None = None
+    channels: list[Annotated[str, Field(min_length=1, max_length=50)]] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _message_or_defaults(self) -> "SendStep":
+        if self.message is not None and any(v is not None for v in (self.template, self.recipient, self.data, self.channels)):
+            raise ValueError("give either message, or template/recipient/data/channels, not both")
+        return self
+
+
+class DelayStep(_Strict):
+    """Wait for ``duration`` ("5 minutes", "2h", "PT5M") or ``until`` an ISO 8601 time; exactly one."""
+
+    action: Literal["delay"]
+    duration: str | None = None
+    until: str | None = None
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                parse_duration(v)
+            except DelayError as exc:
+                raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("until")
+    @classmethod
+    def _until(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                parse_until(v)
+            except DelayError as exc:
+                raise ValueError(str(exc)) from None
+        return v
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "DelayStep":
+        if (self.duration is None) == (self.until is None):
+            raise ValueError("give exactly one of duration or until")
+        return self
+
+
+class Webhook(_Strict):
+    """The request fetch-data makes (the address guard vets the URL when the step runs)."""
+
+    url: str = Field(min_length=1, max_length=2048)
+    method: Literal["GET", "POST"] = "GET"
+    body: Any = None
+    headers: dict[Annotated[str, Field(min_length=1, max_length=100)], Annotated[str, Field(max_length=1000)]] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        scheme = v.split(":", 1)[0].lower() if ":" in v else ""
+        if scheme not in ("http", "https"):
+            raise ValueError("url must start with http:// or https://")
+        return v
+
+    @model_validator(mode="after")
+    def _body_only_with_post(self) -> "Webhook":
+        if self.body is not None and self.method != "POST":
+            raise ValueError("body is only allowed with method POST")
+        return self
+
+
+class FetchDataStep(_Strict):
+    """Fetch JSON and merge it into the run's data.
+
+    ``merge_strategy``: ``overwrite`` (response keys win), ``soft-merge`` (only keys the data lacks),
+    ``replace`` (the response becomes the data), ``none`` (fetch, keep the data as it was).
+    """
+
+    action: Literal["fetch-data"]
+    webhook: Webhook
+    merge_strategy: Literal["overwrite", "soft-merge", "replace", "none"] = "overwrite"
+    timeout_ms: int = Field(default=5_000, ge=100, le=MAX_FETCH_TIMEOUT_MS)
+    max_bytes: int = Field(default=262_144, ge=1, le=MAX_FETCH_BYTES)
+
+
+class IfStep(_Strict):
+    """Run ``then`` when ``condition`` holds, else ``else`` (either may be empty), then carry on."""
+
+    action: Literal["if"]
+    condition: str = Field(min_length=1, max_length=1_000)
+    then: list["Step"] = Field(default_factory=list)
+    else_: list["Step"] = Field(default_factory=list, alias="else")
+
+    @field_validator("condition")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        try:
+            parse_condition(v)
+        except ExpressionError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+
+class CancelStep(_Strict):
+    """Cancel every run registered with ``cancelation_token`` (this one too, if it carries it)."""
+
+    action: Literal["cancel"]
+    cancelation_token: str = Field(min_length=1, max_length=200)
+
+
+class UpdateProfileStep(_Strict):
+    """Write the profile of ``recipient_id`` (default: the run's recipient): ``merge`` or ``replace``."""
+
+    action: Literal["update-profile"]
+    recipient_id: str | None = Field(default=None, min_length=1, max_length=200)
+    profile: dict[str, Any]
+    merge: Literal["replace", "merge"] = "merge"
+
+
+class InvokeStep(_Strict):
+    """Start another automation; ``data``/``profile``/``recipient``/``template`` default to this run's."""
+
+    action: Literal["invoke"]
+    automation: "Automation"
+    data: dict[str, Any] | None = None
+    profile: dict[str, Any] | None = None
+    recipient: str | None = Field(default=None, min_length=1, max_length=200)
+    template: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+Step = Annotated[
+    Union[SendStep, DelayStep, FetchDataStep, IfStep, CancelStep, UpdateProfileStep, InvokeStep],
+    Field(discriminator="action"),
+]
+
+
+def count_steps(steps: list[Any], depth: int = 1) -> tuple[int, int]:
+    """(number of steps including nested if-branches, deepest if-nesting) of a step list."""
+    total, deepest = 0, depth
+    for step in steps:
+        total += 1
+        if isinstance(step, IfStep):
+            for branch in (step.then, step.else_):
+                n, d = count_steps(branch, depth + 1)
+                total += n
+                deepest = max(deepest, d)
+    return total, deepest
+
+
+class Automation(_Strict):
+    """``{cancelation_token?, steps: [...]}``: 1..100 steps in all, if-nesting at most 5 deep."""
+
+    cancelation_token: str | None = Field(default=None, min_length=1, max_length=200)
+    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "Automation":
+        total, depth = count_steps(self.steps)
+        if total > MAX_STEPS:
+            raise ValueError(f"automation has {total} steps counting if-branches; the limit is {MAX_STEPS}")
+        if depth > MAX_DEPTH:
+            raise ValueError(f"if-steps are nested {depth} deep; the limit is {MAX_DEPTH}")
+        if _invoke_depth(self.steps) > MAX_DEPTH:
+            raise ValueError(f"invoke-steps are nested more than {MAX_DEPTH} deep")
+        return self
+
+
+def _invoke_depth(steps: list[Any]) -> int:
+    deepest = 0
+    for step in steps:
+        if isinstance(step, InvokeStep):
+            deepest = max(deepest, 1 + _invoke_depth(step.automation.steps))
+        elif isinstance(step, IfStep):
+            deepest = max(deepest, _invoke_depth(step.then), _invoke_depth(step.else_))
+    return deepest
+
+
+class InvokeRequest(_Strict):
+    """Body of ``POST /automations/invoke``."""
+
+    automation: Automation
+    data: dict[str, Any] = Field(default_factory=dict)
+    profile: dict[str, Any] = Field(default_factory=dict)
+    recipient: str = Field(min_length=1, max_length=200)
+    template: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _send_has_template(self) -> "InvokeRequest":
+        _check_sends(self.automation.steps, self.template)
+        return self
+
+
+def _check_sends(steps: list[Any], template: str | None) -> None:
+    for i, step in enumerate(steps):
+        if isinstance(step, SendStep) and step.message is None and step.template is None and template is None:
+            raise ValueError(f"send step {i} has no message and no template, and the request has no template")
+        if isinstance(step, IfStep):
+            _check_sends(step.then, template)
+            _check_sends(step.else_, template)
+
+
+IfStep.model_rebuild()
+InvokeStep.model_rebuild()
+Automation.model_rebuild()
