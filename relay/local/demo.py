@@ -39,8 +39,11 @@ def demo_automation(n: int, rng: random.Random) -> dict[str, Any]:
     """A welcome series; about 15 % include a fetch-data step the address guard refuses (→ job DLQ)."""
     steps: list[dict[str, Any]] = [
         {"action": "delay", "duration": "2 seconds"},
-        {"action": "send", "message": {"content": {"title": "Welcome {{ name }}", "body": "Glad you are here."},
-                                       "routing": {"method": "single", "channels": ["email"]}}},
+        {"action": "send", "message": {
+            "to": {"user_id": f"user-{n % 50}", "email": f"user{n % 50}@example.com"},
+            "content": {"title": "Welcome {{ name }}", "body": "Glad you are here."},
+            "data": {"name": f"User {n}"},
+            "routing": {"method": "single", "channels": ["email"]}}},
     ]
     if rng.random() < FAILING_SHARE:
         steps.insert(1, {"action": "fetch-data", "merge_strategy": "soft-merge",
