@@ -1,0 +1,148 @@
+"""boto3 adapters behind the send worker's ports (clients created lazily through ``shared.aws``)."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from functions.send_worker.ports import ClaimResult, ClaimStore, EventLog, Outcome, RunState, TemplateStore
+from functions.shared import aws
+
+__all__ = ["DynamoClaimStore", "DynamoEventLog", "DynamoRunState", "S3TemplateStore", "template_key"]
+
+
+def _table(name: str) -> Any:
+    return aws.resource("dynamodb").Table(name)
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's Decimals back to ints/floats, recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _is_conditional_failure(exc: Exception) -> bool:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class DynamoClaimStore(ClaimStore):
+    """``DELIVERY#<messageId>/CLAIM`` items in the state table.
+
+    ``status`` is ``CLAIMED`` (with ``leaseUntil``) while a delivery is in flight, then ``DONE`` with
+    the outcome. A claim whose lease ran out (the invocation crashed) can be taken over.
+    """
+
+    def __init__(self, table_name: str, retention_days: int = 30) -> None:
+        self._name, self._retention_days = table_name, retention_days
+
+    def acquire(self, message_id: str, delivery_id: str, *, now_ms: int, lease_ms: int) -> ClaimResult:
+        table = _table(self._name)
+        key = {"pk": f"DELIVERY#{message_id}", "sk": "CLAIM"}
+        try:
+            table.put_item(
+                Item={**key, "deliveryId": delivery_id, "status": "CLAIMED", "leaseUntil": now_ms + lease_ms,
+                      "claimedAt": now_ms, "expiresAt": now_ms // 1000 + self._retention_days * 86_400},
+                ConditionExpression="attribute_not_exists(pk) OR (#s = :claimed AND leaseUntil < :now)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":claimed": "CLAIMED", ":now": now_ms},
+            )
+            return ClaimResult(acquired=True)
+        except Exception as exc:
+            if not _is_conditional_failure(exc):
+                raise
+        item = _plain(table.get_item(Key=key, ConsistentRead=True).get("Item") or {})
+        if item.get("status") == "DONE" and "outcome" in item:
+            return ClaimResult(acquired=False, outcome=Outcome.from_item(item["outcome"]))
+        return ClaimResult(acquired=False, lease_until_ms=item.get("leaseUntil"))
+
+    def finish(self, message_id: str, delivery_id: str, outcome: Outcome) -> None:
+        _table(self._name).update_item(
+            Key={"pk": f"DELIVERY#{message_id}", "sk": "CLAIM"},
+            UpdateExpression="SET #s = :done, outcome = :outcome REMOVE leaseUntil",
+            ConditionExpression="deliveryId = :did",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":done": "DONE", ":outcome": outcome.as_item(), ":did": delivery_id},
+        )
+
+    def release(self, message_id: str, delivery_id: str) -> None:
+        try:
+            _table(self._name).delete_item(
+                Key={"pk": f"DELIVERY#{message_id}", "sk": "CLAIM"},
+                ConditionExpression="deliveryId = :did AND #s = :claimed",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":did": delivery_id, ":claimed": "CLAIMED"},
+            )
+        except Exception as exc:
+            if not _is_conditional_failure(exc):
+                raise
+
+
+class DynamoEventLog(EventLog):
+    """Status events in the messages table (the stream source of the log indexer)."""
+
+    def __init__(self, table_name: str) -> None:
+        self._name = table_name
+
+    def put(self, item: dict[str, Any]) -> None:
+        _table(self._name).put_item(Item=item)
+
+
+class DynamoRunState(RunState):
+    """Reads ``RUN#<runId>/RUN``, ``TOKEN#<token>/CANCELED`` and ``PROFILE#<id>/PROFILE``."""
+
+    def __init__(self, table_name: str) -> None:
+        self._name = table_name
+
+    def is_canceled(self, run_id: str) -> bool:
+        table = _table(self._name)
+        run = table.get_item(Key={"pk": f"RUN#{run_id}", "sk": "RUN"}, ConsistentRead=True).get("Item")
+        if not run:
+            return False
+        if run.get("status") == "CANCELED":
+            return True
+        token = run.get("cancelation_token")
+        if not token:
+            return False
+        return "Item" in table.get_item(Key={"pk": f"TOKEN#{token}", "sk": "CANCELED"}, ConsistentRead=True)
+
+    def profile(self, user_id: str) -> dict[str, Any] | None:
+        item = _table(self._name).get_item(Key={"pk": f"PROFILE#{user_id}", "sk": "PROFILE"}).get("Item")
+        if not item:
+            return None
+        item = _plain(item)
+        # the profile may be stored flat or under "profile"
+        inner = item.get("profile")
+        return inner if isinstance(inner, dict) else {k: v for k, v in item.items() if k not in ("pk", "sk")}
+
+
+def template_key(name: str) -> str:
+    """``templates/<name>.json`` in the request store."""
+    return f"templates/{name}.json"
+
+
+class S3TemplateStore(TemplateStore):
+    """Named templates at ``templates/<name>.json`` in the request store (cached per invocation)."""
+
+    def __init__(self, bucket: str) -> None:
+        self._bucket = bucket
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        if "/" in name or name.startswith("."):
+            return None  # a name is one path segment; nothing outside templates/
+        s3 = aws.client("s3")
+        try:
+            body = s3.get_object(Bucket=self._bucket, Key=template_key(name))["Body"].read()
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise
+        try:
+            doc = json.loads(body)
+        except json.JSONDecodeError:
+            return None
+        return doc if isinstance(doc, dict) else None

@@ -1,0 +1,284 @@
+"""The send worker's domain core: expand, route, render, deliver once, record events.
+
+Pure: it talks only to the ports in :mod:`functions.send_worker.ports` and to providers, and takes
+its clock and id source as arguments, so the tests drive it with fakes.
+
+Routing:
+
+* ``all`` — one message per recipient × channel; a channel the recipient cannot be reached on is
+  UNROUTABLE with the reason.
+* ``single`` — channels in order; channels the recipient has no address for are skipped; the first
+  delivered (or canceled) message ends the list; a permanent provider failure (UNDELIVERABLE) or a
+  render failure (UNROUTABLE) fails over to the next channel. No addressable channel at all → one
+  UNROUTABLE message on the first channel.
+
+At most once per message id: a conditional claim (with a lease) is taken before anything is
+delivered, and the settled outcome is stored on the claim; a replayed S3 event finds it and
+re-writes the same events (same keys, so the puts are idempotent) instead of delivering again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from functions.providers.base import Delivery
+from functions.send_worker.ports import ClaimStore, EventLog, Outcome, ProviderRegistry, RunState, TemplateStore
+from functions.send_worker.render import RenderError, render
+from functions.shared.channels import ADDRESS_FIELD, DEFAULT_CHANNELS, address_for, recipient_key
+from functions.shared.errors import RetryableError
+from functions.shared.ids import message_id as make_message_id
+from functions.shared.statuses import MessageStatus as S
+
+__all__ = ["SendPorts", "MessagePlan", "RecipientPlan", "expand", "event_item", "process_request",
+           "BadRequest", "DEFAULT_LEASE_MS"]
+
+DEFAULT_LEASE_MS = 60_000  # longer than the function timeout: a crashed delivery is retried after it
+
+
+class BadRequest(ValueError):
+    """The stored request is not a send request at all (logged and dropped; retrying cannot help)."""
+
+
+@dataclass
+class SendPorts:
+    """Everything the core needs from the outside world."""
+
+    claims: ClaimStore
+    events: EventLog
+    runs: RunState
+    templates: TemplateStore
+    providers: ProviderRegistry
+    now_ms: Callable[[], int]
+    new_delivery_id: Callable[[], str]
+    lease_ms: int = DEFAULT_LEASE_MS
+    retention_days: int = 30
+
+
+@dataclass(frozen=True)
+class RecipientPlan:
+    """One recipient and the channels to try, with the routing method."""
+
+    recipient: dict[str, Any]
+    key: str
+    method: str
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MessagePlan:
+    """The settled outcome of one message, as reported by :func:`process_request`."""
+
+    message_id: str
+    recipient: str
+    channel: str
+    outcome: Outcome
+
+
+def expand(message: dict[str, Any]) -> list[RecipientPlan]:
+    """Recipients × channels per routing method (pure; duplicates of one recipient collapse).
+
+    Raises
+    ------
+    BadRequest
+        When ``message`` has no recipients.
+    """
+    to = message.get("to")
+    recipients = [to] if isinstance(to, dict) else to
+    if not isinstance(recipients, list) or not recipients:
+        raise BadRequest("message.to has no recipients")
+    routing = message.get("routing") or {}
+    method = routing.get("method", "all") if isinstance(routing, dict) else "all"
+    channels = (routing.get("channels") if isinstance(routing, dict) else None) or message.get("channels") \
+        or list(DEFAULT_CHANNELS)
+    plans: list[RecipientPlan] = []
+    seen: set[str] = set()
+    for r in recipients:
+        if not isinstance(r, dict):
+            raise BadRequest("message.to holds a recipient that is not an object")
+        key = recipient_key(r)
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        plans.append(RecipientPlan(r, key, "single" if method == "single" else "all",
+                                   tuple(dict.fromkeys(str(c) for c in channels))))
+    return plans
+
+
+def event_item(*, message_id: str, request_id: str, run_id: str | None, recipient: str, channel: str,
+               status: str, ts: int, seq: int, reason: str | None = None, provider: str | None = None,
+               delivery_id: str | None = None, retention_days: int = 30) -> dict[str, Any]:
+    """The messages-table item for one status event (shape in docs/CONTRACTS.md)."""
+    item: dict[str, Any] = {
+        "pk": f"MSG#{message_id}", "sk": f"EVT#{ts:013d}#{seq:02d}#{status}",
+        "messageId": message_id, "requestId": request_id, "recipient": recipient, "channel": channel,
+        "status": status, "ts": ts, "expiresAt": ts // 1000 + retention_days * 86_400,
+    }
+    for k, v in (("runId", run_id), ("reason", reason), ("provider", provider), ("deliveryId", delivery_id)):
+        if v:
+            item[k] = v
+    return item
+
+
+@dataclass
+class _Request:
+    request_id: str
+    run_id: str | None
+    message: dict[str, Any]
+    ports: SendPorts
+    _canceled: bool | None = None
+    _template: Any = field(default=None)
+    _template_loaded: bool = False
+
+    def canceled(self) -> bool:
+        if self.run_id is None:
+            return False
+        if self._canceled is None:
+            self._canceled = self.ports.runs.is_canceled(self.run_id)
+        return self._canceled
+
+    def template(self) -> dict[str, Any] | None:
+        """Inline content, or the named template (None when it does not exist)."""
+        if not self._template_loaded:
+            content = self.message.get("content")
+            if isinstance(content, dict):
+                self._template = content
+            elif isinstance(self.message.get("template"), str):
+                self._template = self.ports.templates.get(self.message["template"])
+            self._template_loaded = True
+        return self._template
+
+
+def process_request(doc: dict[str, Any], ports: SendPorts) -> list[MessagePlan]:
+    """Process one stored send request (``send/<requestId>.json``).
+
+    Returns
+    -------
+    list[MessagePlan]
+        Every message settled by this call (or replayed from its claim).
+
+    Raises
+    ------
+    BadRequest
+        When the document is not a send request (the handler logs it; never retried).
+    RetryableError
+        When a provider fails transiently or another invocation holds a live claim.
+    """
+    request_id = doc.get("requestId")
+    message = doc.get("message")
+    if not isinstance(request_id, str) or not request_id or not isinstance(message, dict):
+        raise BadRequest("document has no requestId or no message")
+    source = doc.get("source") if isinstance(doc.get("source"), dict) else {}
+    run_id = source.get("runId") if isinstance(source.get("runId"), str) else None
+    req = _Request(request_id, run_id, message, ports)
+    settled: list[MessagePlan] = []
+    for plan in expand(message):
+        profile = _profile_if_needed(plan, ports)
+        if plan.method == "all":
+            for channel in plan.channels:
+                settled.append(_one(req, plan, channel, profile))
+            continue
+        candidates = [c for c in plan.channels if address_for(c, plan.recipient, profile)]
+        if not candidates:
+            settled.append(_one(req, plan, plan.channels[0], profile,
+                                forced_reason=f"no addressable channel among {', '.join(plan.channels)}"))
+            continue
+        for channel in candidates:
+            result = _one(req, plan, channel, profile)
+            settled.append(result)
+            if result.outcome.status in (S.DELIVERED, S.SENT, S.CANCELED):
+                break
+    return settled
+
+
+def _profile_if_needed(plan: RecipientPlan, ports: SendPorts) -> dict[str, Any] | None:
+    user_id = plan.recipient.get("user_id")
+    if not user_id:
+        return None
+    missing = any(not plan.recipient.get(ADDRESS_FIELD.get(c, "")) for c in plan.channels)
+    return ports.runs.profile(str(user_id)) if missing else None
+
+
+def _one(req: _Request, plan: RecipientPlan, channel: str, profile: dict[str, Any] | None,
+         forced_reason: str | None = None) -> MessagePlan:
+    ports = req.ports
+    mid = make_message_id(req.request_id, plan.key, channel)
+    did = ports.new_delivery_id()
+    claim = ports.claims.acquire(mid, did, now_ms=ports.now_ms(), lease_ms=ports.lease_ms)
+    if not claim.acquired:
+        if claim.outcome is None:
+            raise RetryableError(f"message {mid} is claimed by another invocation until {claim.lease_until_ms}")
+        _write_events(req, plan, channel, mid, claim.outcome)  # replay: same keys, idempotent
+        return MessagePlan(mid, plan.key, channel, claim.outcome)
+
+    t0 = ports.now_ms()
+    _put(req, plan, channel, mid, S.ENQUEUED.value, t0, 0)
+    try:
+        outcome = _decide_and_deliver(req, plan, channel, profile, mid, did, t0, forced_reason)
+    except BaseException:
+        ports.claims.release(mid, did)  # transient (or a bug): let the retry claim it at once
+        raise
+    # settle the claim before the events: a crash between them replays the events, never the delivery
+    ports.claims.finish(mid, did, outcome)
+    _write_events(req, plan, channel, mid, outcome, skip_first=True)
+    return MessagePlan(mid, plan.key, channel, outcome)
+
+
+def _decide_and_deliver(req: _Request, plan: RecipientPlan, channel: str, profile: dict[str, Any] | None,
+                        mid: str, did: str, t0: int, forced_reason: str | None) -> Outcome:
+    ports = req.ports
+    enq = (t0, 0, S.ENQUEUED.value)
+
+    def settled(status: S, reason: str | None, provider: str | None = None, delivery_id: str | None = None,
+                extra: tuple[tuple[int, int, str], ...] = ()) -> Outcome:
+        final = extra or ((ports.now_ms(), 1, status.value),)
+        return Outcome(status.value, reason, provider, delivery_id, (enq, *final))
+
+    if req.canceled():
+        return settled(S.CANCELED, f"run {req.run_id} was canceled")
+    if forced_reason:
+        return settled(S.UNROUTABLE, forced_reason)
+    address = address_for(channel, plan.recipient, profile)
+    if not address:
+        return settled(S.UNROUTABLE, f"recipient {plan.key} has no {ADDRESS_FIELD.get(channel, channel)} "
+                                     f"for channel {channel}")
+    template = req.template()
+    if template is None:
+        return settled(S.UNROUTABLE, f"template {req.message.get('template')!r} not found")
+    per_channel = (template.get("channels") or {}).get(channel) if isinstance(template.get("channels"), dict) else None
+    source = {**template, **per_channel} if isinstance(per_channel, dict) else template
+    data = req.message.get("data") if isinstance(req.message.get("data"), dict) else {}
+    context = {**data, "recipient": plan.recipient, "profile": profile or {}}
+    try:
+        rendered = render(source, context)
+    except RenderError as exc:
+        return settled(S.UNROUTABLE, str(exc))
+    provider = ports.providers.for_channel(channel)
+    result = provider.deliver(Delivery(
+        message_id=mid, delivery_id=did, request_id=req.request_id, channel=channel, address=address,
+        title=rendered.title, body=rendered.body, recipient=plan.recipient, data=data,
+    ))
+    if not result.delivered:
+        return settled(S.UNDELIVERABLE, result.reason, result.provider, did)
+    t1 = ports.now_ms()
+    return settled(S.DELIVERED, None, result.provider, did,
+                   extra=((t1, 1, S.SENT.value), (t1, 2, S.DELIVERED.value)))
+
+
+def _put(req: _Request, plan: RecipientPlan, channel: str, mid: str, status: str, ts: int, seq: int,
+         outcome: Outcome | None = None) -> None:
+    is_final = outcome is not None and status == outcome.status
+    req.ports.events.put(event_item(
+        message_id=mid, request_id=req.request_id, run_id=req.run_id, recipient=plan.key, channel=channel,
+        status=status, ts=ts, seq=seq, retention_days=req.ports.retention_days,
+        reason=outcome.reason if is_final else None,
+        provider=outcome.provider if outcome is not None and status in (S.SENT, S.DELIVERED, S.UNDELIVERABLE) else None,
+        delivery_id=outcome.delivery_id if outcome is not None and status != S.ENQUEUED else None,
+    ))
+
+
+def _write_events(req: _Request, plan: RecipientPlan, channel: str, mid: str, outcome: Outcome,
+                  skip_first: bool = False) -> None:
+    for i, (ts, seq, status) in enumerate(outcome.events):
+        if skip_first and i == 0:
+            continue
+        _put(req, plan, channel, mid, status, ts, seq, outcome)

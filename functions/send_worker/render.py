@@ -1,0 +1,90 @@
+"""Template rendering in a sandbox.
+
+``ImmutableSandboxedEnvironment`` blocks attribute tricks (``{{ ''.__class__.__mro__ }}``) and
+mutation of the context; ``StrictUndefined`` turns a missing variable into an error instead of an
+empty string. Every failure becomes :class:`RenderError` with a reason the message log shows
+(UNROUTABLE), never an exception out of the handler.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["RenderError", "Rendered", "render", "MAX_RENDERED_CHARS"]
+
+MAX_RENDERED_CHARS = 262_144  # per field: a template that expands beyond this is refused
+_env: Any = None
+
+
+class RenderError(ValueError):
+    """A template could not be rendered; ``str(exc)`` is the reason recorded as UNROUTABLE."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The rendered title and body."""
+
+    title: str
+    body: str
+
+
+def _environment() -> Any:
+    global _env
+    if _env is None:
+        from jinja2 import StrictUndefined
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        # autoescape off: providers decide the output format; the sandbox is what keeps code out
+        _env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, cache_size=256)
+    return _env
+
+
+def _render_one(name: str, source: str, context: dict[str, Any]) -> str:
+    from jinja2 import TemplateError
+    from jinja2.exceptions import SecurityError
+
+    env = _environment()
+    try:
+        template = env.from_string(source)
+        out: list[str] = []
+        size = 0
+        # generate() lets us stop a template that expands without bound before it eats the memory
+        for chunk in template.generate(**context):
+            size += len(chunk)
+            if size > MAX_RENDERED_CHARS:
+                raise RenderError(f"{name}: rendered output exceeds {MAX_RENDERED_CHARS} characters")
+            out.append(chunk)
+        return "".join(out)
+    except RenderError:
+        raise
+    except SecurityError as exc:
+        raise RenderError(f"{name}: unsafe template: {exc}") from None
+    except TemplateError as exc:
+        raise RenderError(f"{name}: {type(exc).__name__}: {exc}") from None
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError, OverflowError,
+            RecursionError) as exc:
+        raise RenderError(f"{name}: {type(exc).__name__}: {exc}") from None
+
+
+def render(template: dict[str, Any], context: dict[str, Any]) -> Rendered:
+    """Render ``{"title", "body"}`` with ``context``.
+
+    Parameters
+    ----------
+    template
+        ``{"title": str?, "body": str}`` (Jinja2 sources).
+    context
+        Variables: the request's ``data`` plus ``recipient`` and ``profile``.
+
+    Raises
+    ------
+    RenderError
+        On a syntax error, a missing variable, a sandbox violation or an oversize result.
+    """
+    body = template.get("body")
+    if not isinstance(body, str):
+        raise RenderError("template has no body")
+    title = template.get("title") or ""
+    if not isinstance(title, str):
+        raise RenderError("template title is not a string")
+    return Rendered(title=_render_one("title", title, context), body=_render_one("body", body, context))

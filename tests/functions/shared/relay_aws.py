@@ -1,0 +1,116 @@
+"""Test helper: a relay stage's storage on moto (real boto3 clients), shared by the handler tests."""
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import boto3
+
+STAGE = "test"
+BUCKET = f"relay-{STAGE}-requests"
+MESSAGES = f"relay-{STAGE}-messages"
+LOG = f"relay-{STAGE}-message-log"
+STATE = f"relay-{STAGE}-state"
+
+
+@dataclass
+class Stage:
+    """Handles on the emulated stage."""
+
+    s3: Any
+    ddb: Any
+    bucket: str = BUCKET
+    messages: str = MESSAGES
+    log: str = LOG
+    state: str = STATE
+
+    def keys(self, prefix: str) -> list[str]:
+        out: list[str] = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            out += [o["Key"] for o in page.get("Contents", [])]
+        return out
+
+    def items(self, table: str) -> list[dict]:
+        return boto3.resource("dynamodb").Table(table).scan()["Items"]
+
+
+def _kv(name: str, kind: str = "S") -> dict:
+    return {"AttributeName": name, "AttributeType": kind}
+
+
+def create_tables(ddb: Any) -> None:
+    key = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    for name in (MESSAGES, STATE):
+        ddb.create_table(TableName=name, KeySchema=key, AttributeDefinitions=[_kv("pk"), _kv("sk")],
+                         BillingMode="PAY_PER_REQUEST")
+    gsis = [{"IndexName": f"by_{a}", "KeySchema": [{"AttributeName": b, "KeyType": "HASH"},
+                                                    {"AttributeName": "updatedAt", "KeyType": "RANGE"}],
+             "Projection": {"ProjectionType": "ALL"}}
+            for a, b in (("recipient", "recipient"), ("status", "status"), ("run", "runId"), ("request", "requestId"))]
+    ddb.create_table(TableName=LOG, KeySchema=key, BillingMode="PAY_PER_REQUEST", GlobalSecondaryIndexes=gsis,
+                     AttributeDefinitions=[_kv("pk"), _kv("sk"), _kv("recipient"), _kv("status"), _kv("runId"),
+                                           _kv("requestId"), _kv("updatedAt", "N")])
+
+
+@contextlib.contextmanager
+def relay_stage(extra_env: dict[str, str] | None = None) -> Iterator[Stage]:
+    """moto in-process with the stage's bucket and tables, and the functions' environment set."""
+    from moto import mock_aws
+
+    from functions.shared import aws
+    from functions.shared.settings import reset_settings
+
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+        "STAGE": STAGE, "REQUEST_BUCKET": BUCKET, "MESSAGE_TABLE": MESSAGES, "LOG_TABLE": LOG,
+        "STATE_TABLE": STATE, "JOB_QUEUE_URL": "", "PROVIDERS": "", "FETCH_ALLOW": "",
+        "API_MAX_BODY_BYTES": "262144", "MESSAGE_RETENTION_DAYS": "30", **(extra_env or {}),
+    }
+    saved = {k: os.environ.get(k) for k in [*env, "AWS_ENDPOINT_URL"]}
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ.update(env)
+    reset_settings()
+    aws.reset_clients()
+    _reset_handlers()
+    try:
+        with mock_aws():
+            s3 = boto3.client("s3")
+            s3.create_bucket(Bucket=BUCKET)
+            ddb = boto3.client("dynamodb")
+            create_tables(ddb)
+            yield Stage(s3=s3, ddb=ddb)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        reset_settings()
+        aws.reset_clients()
+        _reset_handlers()
+
+
+def _reset_handlers() -> None:
+    import sys
+
+    mod = sys.modules.get("functions.send_worker.handler")
+    if mod is not None:
+        mod.reset_ports()
+
+
+def s3_put_event(bucket: str, key: str) -> dict:
+    """An S3 ObjectCreated:Put event as AWS delivers it (the key URL-encoded)."""
+    from urllib.parse import quote_plus
+
+    return {"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-27T08:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:EXAMPLE"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": "EXAMPLE", "x-amz-id-2": "EXAMPLE"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "send",
+               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "EXAMPLE"},
+                          "arn": f"arn:aws:s3:::{bucket}"},
+               "object": {"key": quote_plus(key, safe="/"), "size": 1, "eTag": "0", "sequencer": "0"}},
+    }]}
