@@ -1,0 +1,256 @@
+"""The local Lambda data plane: runs relay's handlers in-process with AWS's invocation semantics.
+
+Usage::
+
+    plane = DataPlane(endpoint_url)                    # the emulator's endpoint
+    emulator.on_s3_notification(plane.on_s3_notification)
+    plane.start()                                      # reads functions, mappings, notifications
+    plane.invoke("relay-local-api", event)             # synchronous invoke (the HTTP front door)
+    plane.stop()                                       # drains in-flight work, joins every thread
+
+Everything it runs is read from the emulator's own APIs (``ListFunctions``, ``ListEventSourceMappings``,
+``GetFunctionEventInvokeConfig``, ``GetFunctionConcurrency``, ``GetBucketNotificationConfiguration``);
+mapping changes (``UpdateEventSourceMapping``) are picked up within ``poll_interval`` seconds.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Sequence
+
+from relay.local.dataplane.async_invoke import DEFAULT_RETRY_DELAYS, AsyncInvoker
+from relay.local.dataplane.destinations import DestinationSender
+from relay.local.dataplane.invoker import (EnvironmentBinder, EnvironmentConflictError, InvokeResult, Invoker,
+                                           LambdaContext)
+from relay.local.dataplane.metrics import CloudWatchPublisher, MetricsRecorder
+from relay.local.dataplane.registry import AsyncConfig, FunctionSpec, MappingSpec, Registry, Snapshot
+from relay.local.dataplane.sqs_poller import DEFAULT_POLLERS, SqsMappingRunner
+from relay.local.dataplane.stream_poller import StreamMappingRunner
+
+__all__ = ["DataPlane", "Clients", "FunctionError", "EnvironmentConflictError", "InvokeResult", "LambdaContext",
+           "FunctionSpec", "MappingSpec"]
+
+log = logging.getLogger(__name__)
+
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+FULL_REFRESH_EVERY_S = 5.0
+
+
+class FunctionError(RuntimeError):
+    """A synchronous invoke ended in a function error (``X-Amz-Function-Error: Unhandled``)."""
+
+    def __init__(self, function_name: str, result: InvokeResult) -> None:
+        super().__init__(f"{function_name}: {result.error_type}: {result.error_message}")
+        self.result = result
+
+
+class Clients:
+    """boto3 clients for the emulator, created lazily and once (client creation is not thread-safe)."""
+
+    def __init__(self, endpoint_url: str, region: str) -> None:
+        self._endpoint_url = endpoint_url
+        self._region = region
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, service: str) -> Any:
+        client = self._clients.get(service)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(service)
+                if client is None:
+                    import boto3
+                    from botocore.config import Config
+
+                    client = boto3.session.Session().client(
+                        service, endpoint_url=self._endpoint_url, region_name=self._region,
+                        aws_access_key_id="testing", aws_secret_access_key="testing",
+                        config=Config(max_pool_connections=64, retries={"max_attempts": 3, "mode": "standard"}))
+                    self._clients[service] = client
+        return client
+
+
+class DataPlane:
+    """Reads what is deployed in the emulator and runs it: async invokes, SQS and stream mappings, metrics.
+
+    Parameters
+    ----------
+    endpoint_url
+        The emulator (``http://127.0.0.1:4566``); handlers get it as ``AWS_ENDPOINT_URL``.
+    region
+        Region of the emulated account.
+    poll_interval
+        Seconds between reads of the event source mapping configuration (live updates).
+    stream_poll_interval
+        Seconds between ``GetRecords`` calls on an idle shard (AWS polls four times a second).
+    async_retry_delays
+        Backoff before async retry 1 and 2 (AWS: about 1 and 2 minutes; locally short).
+    sqs_pollers
+        Poller threads per SQS mapping (AWS starts five).
+    metrics_interval
+        Seconds between ``PutMetricData`` flushes.
+    stop_timeout
+        Bound on :meth:`stop`'s drain of in-flight invocations.
+    """
+
+    def __init__(self, endpoint_url: str, region: str = "us-east-1", poll_interval: float = 1.0,
+                 stream_poll_interval: float = 0.25, async_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+                 sqs_pollers: int = DEFAULT_POLLERS, metrics_interval: float = 2.0,
+                 stop_timeout: float = 10.0) -> None:
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self.poll_interval = poll_interval
+        self.stream_poll_interval = stream_poll_interval
+        self.sqs_pollers = sqs_pollers
+        self.stop_timeout = stop_timeout
+        self.clients = Clients(endpoint_url, region)
+        self.registry = Registry(self.clients)
+        self.metrics = MetricsRecorder()
+        self._publisher = CloudWatchPublisher(self.metrics, lambda: self.clients("cloudwatch"), metrics_interval)
+        self.invoker = Invoker(self.metrics)
+        self._env = EnvironmentBinder({"AWS_ENDPOINT_URL": endpoint_url, "AWS_DEFAULT_REGION": region,
+                                       "AWS_REGION": region, **LOCAL_CREDENTIALS})
+        self._destinations = DestinationSender(self.clients)
+        self.async_invoker = AsyncInvoker(self.invoker, self._lookup_async, self._destinations,
+                                          retry_delays=async_retry_delays)
+        self._snapshot = Snapshot()
+        self._runners: dict[str, SqsMappingRunner | StreamMappingRunner] = {}
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self._started = False
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> "DataPlane":
+        """Read everything once (raising on a bad configuration), then run mappings and the watcher."""
+        self.refresh()
+        self._publisher.start()
+        self._stop.clear()
+        self._watcher = threading.Thread(target=self._watch, name="dataplane-watch", daemon=True)
+        self._watcher.start()
+        self._started = True
+        return self
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop polling, finish in-flight invocations within ``timeout`` seconds, join every thread."""
+        timeout = self.stop_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout)
+        with self._lock:
+            runners = list(self._runners.values())
+            self._runners.clear()
+        for r in runners:
+            r.signal_stop()
+        self.async_invoker.stop(max(0.0, deadline - time.monotonic()))
+        for r in runners:
+            r.join(max(0.1, deadline - time.monotonic()))
+        if not self.invoker.wait_idle(max(0.0, deadline - time.monotonic())):
+            log.warning("data plane stopped with %d invocations still running (timed-out threads cannot be "
+                        "killed)", self.invoker.in_flight())
+        self._publisher.stop()
+        self._env.release()
+        self._started = False
+
+    def __enter__(self) -> "DataPlane":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def refresh(self) -> Snapshot:
+        """Re-read functions, configs, notifications and mappings; start/update/stop mapping runners."""
+        snap = self.registry.snapshot()
+        self._env.bind(snap.functions.values())
+        self.invoker.configure(snap.functions.values())
+        with self._lock:
+            self._snapshot = snap
+        self._reconcile(snap.mappings)
+        return snap
+
+    # ---- queries ------------------------------------------------------------------------------
+    def functions(self) -> list[FunctionSpec]:
+        """The functions the data plane knows (as of the last refresh)."""
+        return list(self._snapshot.functions.values())
+
+    def mappings(self) -> dict[str, MappingSpec]:
+        """The running mapping configurations by UUID."""
+        with self._lock:
+            return {u: r.mapping for u, r in self._runners.items()}
+
+    def runner(self, uuid: str) -> SqsMappingRunner | StreamMappingRunner:
+        """The runner of one mapping (tests and the bench read its shard state)."""
+        with self._lock:
+            return self._runners[uuid]
+
+    # ---- invoke -------------------------------------------------------------------------------
+    def invoke_result(self, function: str, event: Any) -> InvokeResult:
+        """Synchronous invoke (``RequestResponse``) by name or ARN; the result says how it went."""
+        return self.invoker.invoke(self._lookup(function), event)
+
+    def invoke(self, function: str, event: Any) -> Any:
+        """Synchronous invoke returning the handler's response; raises :class:`FunctionError` on an error."""
+        result = self.invoke_result(function, event)
+        if not result.ok:
+            raise FunctionError(self._lookup(function).name, result)
+        return result.payload
+
+    def invoke_async(self, function: str, event: Any) -> str:
+        """Asynchronous invoke (``Event``): queued, retried, then the on-failure destination."""
+        return self.async_invoker.submit(self._lookup(function).arn, event)
+
+    def on_s3_notification(self, function_arn: str, event: dict) -> None:
+        """Emulator callback for an S3 event aimed at a function: S3 invokes Lambda asynchronously."""
+        self.invoke_async(function_arn, event)
+
+    # ---- internals ----------------------------------------------------------------------------
+    def _lookup(self, function: str) -> FunctionSpec:
+        try:
+            return self._snapshot.function(function)
+        except KeyError:
+            # created since the last refresh (e.g. deployed while running): read again once
+            return self.refresh().function(function)
+
+    def _lookup_async(self, function: str) -> tuple[FunctionSpec, AsyncConfig]:
+        spec = self._lookup(function)
+        return spec, self._snapshot.async_configs.get(spec.arn, AsyncConfig())
+
+    def _reconcile(self, mappings: dict[str, MappingSpec]) -> None:
+        with self._lock:
+            if self._stop.is_set() and self._started:
+                return
+            for uuid in [u for u in self._runners if u not in mappings]:
+                runner = self._runners.pop(uuid)
+                runner.signal_stop()
+            for uuid, spec in mappings.items():
+                runner = self._runners.get(uuid)
+                if runner is not None:
+                    if runner.mapping != spec:
+                        runner.update(spec)
+                    continue
+                if spec.kind == "sqs":
+                    runner = SqsMappingRunner(spec, self._lookup, self.invoker, lambda: self.clients("sqs"),
+                                              self.region, pollers=self.sqs_pollers)
+                elif spec.kind == "dynamodb":
+                    runner = StreamMappingRunner(spec, self._lookup, self.invoker,
+                                                 lambda: self.clients("dynamodbstreams"), self._destinations,
+                                                 self.metrics, self.region, poll_interval=self.stream_poll_interval)
+                else:
+                    log.warning("mapping %s: %s event sources are not run locally", uuid, spec.kind)
+                    continue
+                runner.start()
+                self._runners[uuid] = runner
+
+    def _watch(self) -> None:
+        last_full = time.monotonic()
+        while not self._stop.wait(self.poll_interval):
+            try:
+                if time.monotonic() - last_full >= FULL_REFRESH_EVERY_S:
+                    self.refresh()
+                    last_full = time.monotonic()
+                else:
+                    self._reconcile(self.registry.mappings())
+            except Exception:  # noqa: BLE001 - keep watching; a conflict is logged until it is fixed
+                log.exception("data plane refresh failed")

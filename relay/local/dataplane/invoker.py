@@ -1,0 +1,279 @@
+"""In-process invocation of a handler with Lambda's contract: context, environment, timeout, concurrency.
+
+Each invocation runs in its own worker thread so the function timeout can be enforced: when the
+timeout passes, the invocation is reported as an error (``Task timed out after N.NN seconds``) exactly
+as Lambda reports it. Unlike Lambda, Python cannot kill a thread, so a timed-out handler keeps running
+in the background until it returns; its result is discarded and its concurrency slot is released at
+the timeout, as Lambda frees the execution environment it kills.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from relay.local.dataplane.metrics import MetricsRecorder
+from relay.local.dataplane.registry import FunctionSpec
+
+__all__ = ["LambdaContext", "InvokeResult", "Invoker", "EnvironmentBinder", "EnvironmentConflictError",
+           "HandlerImportError", "load_handler", "REPO_ROOT"]
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class EnvironmentConflictError(ValueError):
+    """Two functions (or a function and the data plane) want different values for one variable.
+
+    Handlers share one process and so one ``os.environ``: relay's functions of one stage share their
+    values by design, and a conflict would make one of them read the other's setting.
+    """
+
+
+class HandlerImportError(ImportError):
+    """The ``Handler`` setting does not name an importable ``module.function``."""
+
+
+@dataclass
+class LambdaContext:
+    """The context object Lambda passes as the handler's second argument."""
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline_monotonic: float
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the function timeout (0 once it has passed)."""
+        return max(0, int((self.deadline_monotonic - time.monotonic()) * 1000))
+
+
+@dataclass
+class InvokeResult:
+    """What one invocation returned, or how it failed."""
+
+    request_id: str
+    payload: Any = None
+    error_type: str | None = None
+    error_message: str | None = None
+    duration_ms: float = 0.0
+    timed_out: bool = False
+    stack_trace: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error_type is None
+
+    @property
+    def error_payload(self) -> dict[str, Any]:
+        """The ``{"errorMessage", "errorType"}`` body Lambda returns for a function error."""
+        return {"errorMessage": self.error_message or "", "errorType": self.error_type or ""}
+
+
+def load_handler(handler: str) -> Callable[[Any, Any], Any]:
+    """Import ``package.module.function`` (Lambda's ``Handler`` setting) from the repository root."""
+    module_name, _, attr = handler.rpartition(".")
+    if not module_name or not attr:
+        raise HandlerImportError(f"Bad handler '{handler}': expected 'module.function'")
+    root = str(REPO_ROOT)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise HandlerImportError(f"Unable to import module '{module_name}': {exc}") from exc
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise HandlerImportError(f"Handler '{attr}' missing on module '{module_name}'")
+    return fn
+
+
+class EnvironmentBinder:
+    """Applies function environments to ``os.environ`` once, refusing conflicts; restores on release."""
+
+    def __init__(self, base: Mapping[str, str]) -> None:
+        self._base = dict(base)
+        self._bound: dict[str, tuple[str, str]] = {}  # name → (value, owner)
+        self._saved: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+
+    def bind(self, functions: Iterable[FunctionSpec]) -> None:
+        """Check every function's variables against each other and what is bound, then apply them."""
+        with self._lock:
+            wanted = dict(self._bound)
+            for name, value in self._base.items():
+                wanted.setdefault(name, (value, "the data plane"))
+            for spec in functions:
+                for name, value in spec.environment:
+                    have = wanted.get(name)
+                    if have is not None and have[0] != value:
+                        raise EnvironmentConflictError(
+                            f"environment variable {name} of function {spec.name} is {value!r} but "
+                            f"{have[1]} sets {have[0]!r}: functions of one stage run in one process and "
+                            "must share the values of the variables they share")
+                    wanted.setdefault(name, (value, f"function {spec.name}"))
+            for name, (value, _owner) in wanted.items():
+                if name not in self._saved:
+                    self._saved[name] = os.environ.get(name)
+                os.environ[name] = value
+            self._bound = wanted
+
+    def release(self) -> None:
+        """Put ``os.environ`` back as it was before the first :meth:`bind`."""
+        with self._lock:
+            for name, old in self._saved.items():
+                if old is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = old
+            self._saved.clear()
+            self._bound.clear()
+
+
+class _Slots:
+    """Reserved concurrency of one function (``None`` = unreserved) and its in-flight count."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.in_flight = 0
+        self.cond = threading.Condition()
+
+    def acquire(self) -> int:
+        with self.cond:
+            while self.limit is not None and self.in_flight >= max(self.limit, 1):
+                # Lambda would throttle; SQS pollers and async invoke retry a throttle, so waiting is
+                # the local equivalent that loses nothing
+                self.cond.wait(0.5)
+            self.in_flight += 1
+            return self.in_flight
+
+    def release(self) -> None:
+        with self.cond:
+            self.in_flight -= 1
+            self.cond.notify_all()
+
+
+class Invoker:
+    """Runs handlers in-process (synchronous invoke, the building block of every trigger)."""
+
+    def __init__(self, recorder: MetricsRecorder | None = None,
+                 loader: Callable[[str], Callable[[Any, Any], Any]] = load_handler) -> None:
+        self._recorder = recorder
+        self._loader = loader
+        self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
+        self._slots: dict[str, _Slots] = {}
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
+
+    # ---- configuration ------------------------------------------------------------------------
+    def configure(self, functions: Iterable[FunctionSpec]) -> None:
+        """Adopt the reserved concurrency of each function (a change applies to new invocations)."""
+        with self._lock:
+            for spec in functions:
+                slots = self._slots.get(spec.arn)
+                if slots is None:
+                    self._slots[spec.arn] = _Slots(spec.reserved_concurrency)
+                else:
+                    with slots.cond:
+                        slots.limit = spec.reserved_concurrency
+                        slots.cond.notify_all()
+
+    def in_flight(self, spec: FunctionSpec | None = None) -> int:
+        """Invocations running now (of one function, or of all)."""
+        if spec is None:
+            return self._in_flight
+        slots = self._slots.get(spec.arn)
+        return slots.in_flight if slots else 0
+
+    # ---- invoke -------------------------------------------------------------------------------
+    def invoke(self, spec: FunctionSpec, event: Any) -> InvokeResult:
+        """Invoke ``spec``'s handler with ``event``; never raises for a function error or timeout."""
+        with self._lock:
+            slots = self._slots.setdefault(spec.arn, _Slots(spec.reserved_concurrency))
+        concurrent = slots.acquire()
+        with self._lock:
+            self._in_flight += 1
+        request_id = str(uuid.uuid4())
+        try:
+            if self._recorder:
+                self._recorder.record(spec.name, "Invocations", 1)
+                self._recorder.record(spec.name, "ConcurrentExecutions", concurrent)
+            result = self._run_with_timeout(spec, event, request_id)
+            if self._recorder:
+                self._recorder.record(spec.name, "Duration", result.duration_ms)
+                if not result.ok:
+                    self._recorder.record(spec.name, "Errors", 1)
+            return result
+        finally:
+            slots.release()
+            with self._lock:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no invocation runs (True) or ``timeout`` passes (False)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._in_flight:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(left)
+        return True
+
+    def _handler(self, spec: FunctionSpec) -> Callable[[Any, Any], Any]:
+        fn = self._handlers.get(spec.handler)
+        if fn is None:
+            fn = self._handlers[spec.handler] = self._loader(spec.handler)
+        return fn
+
+    def _run_with_timeout(self, spec: FunctionSpec, event: Any, request_id: str) -> InvokeResult:
+        result = InvokeResult(request_id=request_id)
+        start = time.monotonic()
+        deadline = start + spec.timeout_s
+        context = LambdaContext(
+            function_name=spec.name, function_version=spec.version, invoked_function_arn=spec.arn,
+            memory_limit_in_mb=spec.memory_mb, aws_request_id=request_id,
+            log_group_name=spec.log_group_name,
+            log_stream_name=f"{time.strftime('%Y/%m/%d')}/[{spec.version}]{uuid.uuid4().hex}",
+            deadline_monotonic=deadline,
+        )
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["payload"] = self._handler(spec)(event, context)
+            except BaseException as exc:  # noqa: BLE001 - every handler failure is a function error
+                box["error"] = exc
+                box["trace"] = traceback.format_exception(exc)
+
+        worker = threading.Thread(target=run, name=f"invoke-{spec.name}", daemon=True)
+        worker.start()
+        worker.join(max(0.0, deadline - time.monotonic()))
+        result.duration_ms = (time.monotonic() - start) * 1000
+        if worker.is_alive():
+            # the thread keeps running (it cannot be killed); the invocation is over for Lambda
+            result.timed_out = True
+            result.error_type = "Sandbox.Timedout"
+            result.error_message = (f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} "
+                                    f"Task timed out after {spec.timeout_s:.2f} seconds")
+            return result
+        if "error" in box:
+            exc = box["error"]
+            result.error_type = type(exc).__name__
+            result.error_message = str(exc)
+            result.stack_trace = box.get("trace", [])
+            return result
+        result.payload = box.get("payload")
+        return result
