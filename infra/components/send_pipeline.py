@@ -1,0 +1,45 @@
+"""The send pipeline: the HTTP API function and the send worker."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+
+from infra import policies
+from infra.components.python_function import FunctionDefaults, PythonFunction
+
+__all__ = ["SendPipeline", "SendPipelineArgs"]
+
+
+@dataclass
+class SendPipelineArgs:
+    bucket_arn: pulumi.Input[str]
+    state_table_arn: pulumi.Input[str]
+    message_table_arn: pulumi.Input[str]
+    log_table_arn: pulumi.Input[str]
+    async_dlq_arn: pulumi.Input[str]
+    job_queue_url: pulumi.Input[str]
+    functions: FunctionDefaults
+
+
+class SendPipeline(pulumi.ComponentResource):
+    """api (stores ``send/`` and ``automations/`` requests) and send worker (renders, delivers once)."""
+
+    def __init__(self, name: str, args: SendPipelineArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("relay:components:SendPipeline", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        env = {"JOB_QUEUE_URL": args.job_queue_url}
+
+        api_statements = pulumi.Output.all(args.bucket_arn, args.state_table_arn, args.message_table_arn,
+                                           args.log_table_arn).apply(lambda a: policies.api_statements(*a))
+        self.api = PythonFunction(f"{name}-api", args.functions.args("api", api_statements, environment=env),
+                                  opts=child)
+
+        send_statements = pulumi.Output.all(args.bucket_arn, args.state_table_arn, args.message_table_arn,
+                                            args.async_dlq_arn).apply(
+            lambda a: policies.send_worker_statements(*a))
+        self.send_worker = PythonFunction(
+            f"{name}-send-worker", args.functions.args("send-worker", send_statements, environment=env),
+            opts=child)
+        self.register_outputs({"api_function": self.api.name, "send_worker_function": self.send_worker.name})

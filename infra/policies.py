@@ -1,0 +1,177 @@
+"""IAM policy documents as pure functions returning dicts.
+
+Every statement names this stage's ARNs; no function ever gets ``Action: "*"`` or ``Resource: "*"``.
+The program resolves the ARNs (``pulumi.Output.all(...).apply``) and calls these functions with
+plain strings, so the documents are testable without Pulumi and without AWS.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "Statement",
+    "document",
+    "lambda_assume_role",
+    "log_statements",
+    "tls_only_bucket_policy",
+    "api_statements",
+    "send_worker_statements",
+    "request_worker_statements",
+    "job_worker_statements",
+    "log_indexer_statements",
+]
+
+Statement = dict[str, Any]
+
+# Item-level verbs the handlers use; no Scan, no table management.
+_ITEM_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
+_ITEM_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+               "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
+
+
+def document(statements: list[Statement]) -> dict[str, Any]:
+    """Wrap ``statements`` in a policy document (``Version`` 2012-10-17)."""
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def lambda_assume_role() -> dict[str, Any]:
+    """Trust policy: only the Lambda service may assume a function's role."""
+    return document([{
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }])
+
+
+def log_statements(log_group_arn: str) -> list[Statement]:
+    """Write to the function's own log group (created by the program, so no CreateLogGroup)."""
+    base = log_group_arn.removesuffix(":*")
+    return [{
+        "Sid": "OwnLogGroup",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [base, f"{base}:*"],
+    }]
+
+
+def tls_only_bucket_policy(bucket_arn: str) -> dict[str, Any]:
+    """Deny every request to the bucket and its objects that does not use TLS."""
+    return document([{
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }])
+
+
+def _objects(bucket_arn: str, prefixes: list[str]) -> list[str]:
+    return [f"{bucket_arn}/{p}*" for p in prefixes]
+
+
+def _table(table_arn: str, *, indexes: bool = False) -> list[str]:
+    return [table_arn, f"{table_arn}/index/*"] if indexes else [table_arn]
+
+
+def _s3(sid: str, bucket_arn: str, read: list[str], write: list[str]) -> list[Statement]:
+    out: list[Statement] = [{
+        # ListBucket lets a missing object answer 404 NoSuchKey (retryable) instead of 403
+        "Sid": f"{sid}List", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+    }]
+    if read:
+        out.append({"Sid": f"{sid}Read", "Effect": "Allow", "Action": "s3:GetObject",
+                    "Resource": _objects(bucket_arn, read)})
+    if write:
+        out.append({"Sid": f"{sid}Write", "Effect": "Allow", "Action": "s3:PutObject",
+                    "Resource": _objects(bucket_arn, write)})
+    return out
+
+
+def _send_to(sid: str, *queue_arns: str) -> Statement:
+    return {"Sid": sid, "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": list(queue_arns)}
+
+
+def api_statements(bucket_arn: str, state_table_arn: str, message_table_arn: str,
+                   log_table_arn: str) -> list[Statement]:
+    """The HTTP API stores requests, keeps idempotency records, and reads status views.
+
+    Parameters
+    ----------
+    bucket_arn, state_table_arn, message_table_arn, log_table_arn
+        ARNs of this stage's request store and tables.
+    """
+    return [
+        *_s3("Requests", bucket_arn, read=["send/", "automations/", "payloads/"],
+             write=["send/", "automations/", "payloads/"]),
+        {"Sid": "State", "Effect": "Allow", "Action": _ITEM_READ + _ITEM_WRITE,
+         "Resource": _table(state_table_arn, indexes=True)},
+        {"Sid": "ReadLog", "Effect": "Allow", "Action": _ITEM_READ,
+         "Resource": _table(log_table_arn, indexes=True) + _table(message_table_arn)},
+    ]
+
+
+def send_worker_statements(bucket_arn: str, state_table_arn: str, message_table_arn: str,
+                           async_dlq_arn: str) -> list[Statement]:
+    """The send worker reads ``send/``, writes the outbox, claims deliveries and writes events.
+
+    ``async_dlq_arn`` is its on-failure destination: Lambda sends there with the function's role.
+    """
+    return [
+        *_s3("Requests", bucket_arn, read=["send/", "payloads/"], write=["outbox/", "payloads/"]),
+        {"Sid": "State", "Effect": "Allow", "Action": _ITEM_READ + _ITEM_WRITE,
+         "Resource": _table(state_table_arn, indexes=True)},
+        {"Sid": "MessageEvents", "Effect": "Allow", "Action": _ITEM_READ + _ITEM_WRITE,
+         "Resource": _table(message_table_arn)},
+        _send_to("OnFailureDestination", async_dlq_arn),
+    ]
+
+
+def request_worker_statements(bucket_arn: str, state_table_arn: str, job_queue_arn: str,
+                              async_dlq_arn: str) -> list[Statement]:
+    """The request worker reads ``automations/``, creates the run and enqueues step 0."""
+    return [
+        *_s3("Requests", bucket_arn, read=["automations/", "payloads/"], write=["payloads/"]),
+        {"Sid": "State", "Effect": "Allow", "Action": _ITEM_READ + _ITEM_WRITE,
+         "Resource": _table(state_table_arn, indexes=True)},
+        _send_to("EnqueueJobs", job_queue_arn),
+        _send_to("OnFailureDestination", async_dlq_arn),
+    ]
+
+
+def job_worker_statements(bucket_arn: str, state_table_arn: str, message_table_arn: str,
+                          log_table_arn: str, job_queue_arn: str) -> list[Statement]:
+    """The job worker consumes the job queue, runs steps and enqueues the next one.
+
+    Its steps write ``send/`` and ``automations/`` requests (send, invoke), update runs, tokens and
+    profiles, and may record CANCELED events.
+    """
+    return [
+        {"Sid": "ConsumeJobs", "Effect": "Allow",
+         "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes", "sqs:SendMessage"],
+         "Resource": job_queue_arn},
+        *_s3("Requests", bucket_arn, read=["send/", "automations/", "payloads/"],
+             write=["send/", "automations/", "payloads/"]),
+        {"Sid": "State", "Effect": "Allow", "Action": _ITEM_READ + _ITEM_WRITE,
+         "Resource": _table(state_table_arn, indexes=True)},
+        {"Sid": "MessageEvents", "Effect": "Allow", "Action": _ITEM_READ + _ITEM_WRITE,
+         "Resource": _table(message_table_arn)},
+        {"Sid": "ReadLog", "Effect": "Allow", "Action": _ITEM_READ,
+         "Resource": _table(log_table_arn, indexes=True)},
+    ]
+
+
+def log_indexer_statements(message_table_arn: str, stream_arn: str, log_table_arn: str,
+                           stream_dlq_arn: str) -> list[Statement]:
+    """The log indexer reads the message stream and writes the views; failures go to the stream DLQ."""
+    return [
+        {"Sid": "ReadStream", "Effect": "Allow",
+         "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                    "dynamodb:ListStreams"],
+         # ListStreams is authorised on the table's stream/* path, not on "*"
+         "Resource": [stream_arn, f"{message_table_arn}/stream/*"]},
+        {"Sid": "WriteViews", "Effect": "Allow", "Action": _ITEM_READ + _ITEM_WRITE,
+         "Resource": _table(log_table_arn, indexes=True)},
+        _send_to("OnFailureDestination", stream_dlq_arn),
+    ]
