@@ -1,0 +1,109 @@
+"""The send worker handler on moto (real boto3 clients, real S3 put event shapes)."""
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from functions.send_worker import handler
+from functions.shared.errors import MissingPayload
+from functions.shared.request_store import put_send_request
+from tests.functions.shared.relay_aws import relay_stage, s3_put_event
+
+
+@pytest.fixture
+def stage():
+    with relay_stage() as st:
+        yield st
+
+
+def send(stage, request_id: str, message: dict, source: dict | None = None) -> dict:
+    key = put_send_request(stage.bucket, request_id, message, source)
+    return s3_put_event(stage.bucket, key)
+
+
+def events_of(stage) -> list[dict]:
+    return sorted(stage.items(stage.messages), key=lambda i: (i["pk"], i["sk"]))
+
+
+def test_put_event_with_url_encoded_key_delivers_to_outbox(stage):
+    # a key with a space and a plus arrives as "send/req_a+b%2Bc.json": unquote_plus must restore it
+    event = send(stage, "req_a b+c", {"to": [{"email": "a@x.io"}], "content": {"title": "T", "body": "hi {{ n }}"},
+                                       "data": {"n": 1}})
+    assert "req_a+b%2Bc" in event["Records"][0]["s3"]["object"]["key"]
+    assert handler.lambda_handler(event, None) == {"settled": 1}
+    keys = stage.keys("outbox/email/")
+    assert len(keys) == 1
+    delivered = json.loads(stage.s3.get_object(Bucket=stage.bucket, Key=keys[0])["Body"].read())
+    assert (delivered["address"], delivered["title"], delivered["body"]) == ("a@x.io", "T", "hi 1")
+    statuses = [i["status"] for i in events_of(stage)]
+    assert statuses == ["ENQUEUED", "SENT", "DELIVERED"]
+
+
+def test_event_items_follow_the_contract_shape(stage):
+    handler.lambda_handler(send(stage, "req_shape", {"to": {"email": "a@x.io"}, "content": {"body": "x"}},
+                                {"runId": "run_1", "step": 0}), None)
+    final = events_of(stage)[-1]
+    assert final["pk"] == f"MSG#{final['messageId']}"
+    assert final["sk"] == f"EVT#{int(final['ts']):013d}#02#DELIVERED"
+    assert (final["requestId"], final["runId"], final["recipient"], final["channel"], final["provider"]) == \
+        ("req_shape", "run_1", "a@x.io", "email", "outbox")
+    assert final["deliveryId"].startswith("dlv_")
+    assert int(final["expiresAt"]) == int(final["ts"]) // 1000 + 30 * 86_400
+
+
+def test_redelivered_event_does_not_deliver_twice(stage):
+    event = send(stage, "req_dup", {"to": [{"email": "a@x.io"}, {"email": "b@x.io"}], "content": {"body": "x"},
+                                    "channels": ["email", "push"], })
+    handler.lambda_handler(event, None)
+    events_after_first = events_of(stage)
+    handler.lambda_handler(event, None)
+    handler.lambda_handler(event, None)
+    # one outbox object per delivered message (push has no user_id → UNROUTABLE, nothing delivered)
+    keys = stage.keys("outbox/")
+    message_dirs = {k.rsplit("/", 1)[0] for k in keys}
+    assert len(keys) == len(message_dirs) == 2
+    assert events_of(stage) == events_after_first
+
+
+def test_canceled_token_marks_canceled_and_delivers_nothing(stage):
+    state = boto3.resource("dynamodb").Table(stage.state)
+    state.put_item(Item={"pk": "RUN#run_c", "sk": "RUN", "status": "RUNNING", "cancelation_token": "tok"})
+    state.put_item(Item={"pk": "TOKEN#tok", "sk": "CANCELED", "canceledAt": "2026-11-27T08:00:00Z"})
+    handler.lambda_handler(send(stage, "req_c", {"to": {"email": "a@x.io"}, "content": {"body": "x"}},
+                                {"runId": "run_c", "step": 1}), None)
+    assert stage.keys("outbox/") == []
+    final = events_of(stage)[-1]
+    assert (final["status"], final["reason"]) == ("CANCELED", "run run_c was canceled")
+
+
+def test_named_template_from_request_store_and_profile_address(stage):
+    stage.s3.put_object(Bucket=stage.bucket, Key="templates/welcome.json",
+                        Body=json.dumps({"title": "Welcome {{ name }}", "body": "Hi {{ profile.email }}"}))
+    boto3.resource("dynamodb").Table(stage.state).put_item(
+        Item={"pk": "PROFILE#u1", "sk": "PROFILE", "email": "u1@x.io"})
+    handler.lambda_handler(send(stage, "req_t", {"to": {"user_id": "u1"}, "template": "welcome",
+                                                 "data": {"name": "Ann"}}), None)
+    [key] = stage.keys("outbox/email/")
+    doc = json.loads(stage.s3.get_object(Bucket=stage.bucket, Key=key)["Body"].read())
+    assert (doc["address"], doc["title"], doc["body"]) == ("u1@x.io", "Welcome Ann", "Hi u1@x.io")
+
+
+def test_missing_object_raises_retryable_missing_payload(stage):
+    event = s3_put_event(stage.bucket, "send/req_gone.json")
+    with pytest.raises(MissingPayload) as exc:
+        handler.lambda_handler(event, None)
+    assert str(exc.value) == f"payload s3://{stage.bucket}/send/req_gone.json is missing: NoSuchKey (retryable)"
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1,2]", json.dumps({"requestId": "r", "message": {"to": 5}}).encode()])
+def test_bad_content_is_dropped_without_exception(stage, body):
+    stage.s3.put_object(Bucket=stage.bucket, Key="send/req_bad.json", Body=body)
+    assert handler.lambda_handler(s3_put_event(stage.bucket, "send/req_bad.json"), None) == {"settled": 0}
+    assert stage.items(stage.messages) == [] and stage.keys("outbox/") == []
+
+
+def test_key_outside_send_prefix_is_ignored(stage):
+    stage.s3.put_object(Bucket=stage.bucket, Key="automations/run_1.json", Body=b"{}")
+    assert handler.lambda_handler(s3_put_event(stage.bucket, "automations/run_1.json"), None) == {"settled": 0}
