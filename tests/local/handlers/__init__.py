@@ -1,0 +1,1 @@
+"""Small Lambda handlers (and fixtures) for the data plane's tests."""

@@ -1,0 +1,88 @@
+"""Synchronous invoke: function timeout, environment conflicts, reserved concurrency, function errors."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from relay.local.dataplane import EnvironmentConflictError, FunctionError
+from relay.local.dataplane.invoker import HandlerImportError, load_handler
+from tests.local.handlers import recorder
+from tests.local.handlers.fixtures import aws, plane_factory, wait_for  # noqa: F401 - fixtures
+
+
+def test_handler_slower_than_timeout_times_out_as_error(aws, plane_factory):
+    fn = aws.function("job-worker", timeout=1)
+    release = threading.Event()
+    recorder.BEHAVIOUR[fn["FunctionName"]] = lambda e, c: release.wait(5)
+    plane = plane_factory().start()
+    try:
+        started = time.monotonic()
+        result = plane.invoke_result(fn["FunctionName"], {})
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+    assert result.timed_out
+    assert result.error_type == "Sandbox.Timedout"
+    assert result.error_message.endswith("Task timed out after 1.00 seconds")
+    assert 0.9 <= elapsed < 2.0
+
+
+def test_function_error_raises_with_type_and_message(aws, plane_factory):
+    fn = aws.function("api")
+
+    def fail(event, ctx):
+        raise KeyError("recipient")
+
+    recorder.BEHAVIOUR[fn["FunctionName"]] = fail
+    plane = plane_factory().start()
+    with pytest.raises(FunctionError) as info:
+        plane.invoke(fn["FunctionName"], {})
+    assert info.value.result.error_type == "KeyError"
+    assert "recipient" in str(info.value)
+
+
+def test_sync_invoke_returns_handler_response(aws, plane_factory):
+    fn = aws.function("api")
+    recorder.BEHAVIOUR[fn["FunctionName"]] = lambda e, c: {"statusCode": 202, "body": e["x"]}
+    plane = plane_factory().start()
+    assert plane.invoke(fn["FunctionArn"], {"x": "ok"}) == {"statusCode": 202, "body": "ok"}
+
+
+def test_conflicting_environment_values_refused_with_names(aws, plane_factory):
+    aws.function("api", env={"STAGE": "local"})
+    other = aws.function("send-worker", env={"STAGE": "dev"})
+    plane = plane_factory()
+    with pytest.raises(EnvironmentConflictError) as info:
+        plane.start()
+    message = str(info.value)
+    assert "STAGE" in message and "'dev'" in message and "'local'" in message
+    assert other["FunctionName"] in message or aws.name("api") in message
+
+
+def test_bad_handler_setting_names_the_module():
+    with pytest.raises(HandlerImportError) as info:
+        load_handler("functions.nowhere.handler.lambda_handler")
+    assert "Unable to import module 'functions.nowhere.handler'" in str(info.value)
+
+
+def test_reserved_concurrency_one_runs_async_events_one_at_a_time(aws, plane_factory):
+    fn = aws.function("send-worker")
+    aws("lambda").put_function_concurrency(FunctionName=fn["FunctionName"], ReservedConcurrentExecutions=1)
+    recorder.BEHAVIOUR[fn["FunctionName"]] = lambda e, c: time.sleep(0.05)
+    plane = plane_factory().start()
+    for i in range(6):
+        plane.invoke_async(fn["FunctionName"], {"i": i})
+    wait_for(lambda: len(recorder.CALLS[fn["FunctionName"]]) == 6)
+    assert recorder.MAX_ACTIVE[fn["FunctionName"]] == 1
+
+
+def test_unreserved_function_runs_async_events_concurrently(aws, plane_factory):
+    fn = aws.function("send-worker")
+    recorder.BEHAVIOUR[fn["FunctionName"]] = lambda e, c: time.sleep(0.1)
+    plane = plane_factory().start()
+    for i in range(6):
+        plane.invoke_async(fn["FunctionName"], {"i": i})
+    wait_for(lambda: len(recorder.CALLS[fn["FunctionName"]]) == 6)
+    assert recorder.MAX_ACTIVE[fn["FunctionName"]] > 1
