@@ -1,0 +1,216 @@
+"""The automation run state machine (pure: everything external goes through the ports).
+
+Run status: PENDING (created) → RUNNING (first step started) → COMPLETED | CANCELED | FAILED.
+FAILED is written when a failing job has used its last SQS receive (its next stop is the job DLQ);
+a redriven job that then succeeds moves the run back to RUNNING.
+
+Exactly-once effects on an at-least-once queue:
+
+* a run is created by one conditional write; a redelivered S3 event finds it and only re-enqueues
+  step 0 if the first delivery crashed before recording that it had (``startEnqueued``);
+* a step is completed by one conditional write (with the run's new data/profile in the same
+  transaction); a job whose step is already COMPLETED repeats no side effect and only re-enqueues the
+  next step if the completing delivery crashed before recording it (``nextEnqueued``);
+* the side effects themselves (send, invoke) use ids derived from ``(runId, step)``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from functions.automations.delays import next_hop_seconds, parse_until
+from functions.automations.ports import JobQueue, RunRecord, RunStore
+from functions.automations.program import compile_steps
+from functions.automations.steps import StepContext, StepFailed, execute_step
+
+__all__ = ["Job", "BadJob", "RunNotFound", "JobResult", "parse_job", "job_body", "new_run_record",
+           "start_run", "run_job", "TERMINAL", "RUNNABLE"]
+
+TERMINAL = frozenset({"COMPLETED", "CANCELED"})
+RUNNABLE = ("PENDING", "RUNNING", "FAILED")
+
+
+class BadJob(ValueError):
+    """A job body that cannot be parsed or names a step the run does not have (never dropped)."""
+
+
+class RunNotFound(LookupError):
+    """A job names a run that does not exist (reported failed, so it reaches the DLQ, not the void)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """``{"v": 1, "runId", "step", "hop"?: {"until"}}``."""
+
+    run_id: str
+    step: int
+    hop_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What :func:`run_job` did (for logs and tests)."""
+
+    outcome: str  # completed | waiting | skipped-done | skipped-terminal | canceled | reenqueued
+    next_step: int | None = None
+    detail: str = ""
+
+
+def parse_job(body: str) -> Job:
+    """Parse an SQS job body.
+
+    Raises
+    ------
+    BadJob
+        Not JSON, wrong version, or missing/ill-typed ``runId``/``step``/``hop``.
+    """
+    try:
+        doc = json.loads(body)
+    except (TypeError, ValueError):
+        raise BadJob(f"job body is not JSON: {str(body)[:80]!r}") from None
+    if not isinstance(doc, dict) or doc.get("v") != 1:
+        raise BadJob("job body must be an object with \"v\": 1")
+    run_id, step = doc.get("runId"), doc.get("step")
+    if not isinstance(run_id, str) or not run_id.startswith("run_"):
+        raise BadJob(f"job runId {run_id!r} is not a run id")
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise BadJob(f"job step {step!r} is not a step index")
+    hop = doc.get("hop")
+    until = None
+    if hop is not None:
+        if not isinstance(hop, dict) or not isinstance(hop.get("until"), str):
+            raise BadJob("job hop must be {\"until\": \"<iso time>\"}")
+        try:
+            until = parse_until(hop["until"])
+        except ValueError as exc:
+            raise BadJob(f"job hop: {exc}") from None
+    return Job(run_id=run_id, step=step, hop_until=until)
+
+
+def job_body(run_id: str, step: int, hop_until: datetime | None = None) -> dict[str, Any]:
+    """The SQS body for a job (docs/CONTRACTS.md)."""
+    body: dict[str, Any] = {"v": 1, "runId": run_id, "step": step}
+    if hop_until is not None:
+        body["hop"] = {"until": _iso(hop_until)}
+    return body
+
+
+def new_run_record(doc: Mapping[str, Any], now: str) -> RunRecord:
+    """A PENDING run from a stored ``automations/<runId>.json`` document (already validated)."""
+    automation = doc["automation"]
+    return RunRecord(
+        run_id=doc["runId"], status="PENDING", steps=compile_steps(automation["steps"]),
+        data=dict(doc.get("data") or {}), profile=dict(doc.get("profile") or {}),
+        recipient=doc.get("recipient", ""), template=doc.get("template"),
+        cancelation_token=automation.get("cancelation_token"), created_at=now, updated_at=now,
+    )
+
+
+def start_run(run: RunRecord, runs: RunStore, queue: JobQueue) -> str:
+    """Create the run (once) and enqueue its first step.
+
+    Returns
+    -------
+    str
+        ``created`` | ``resumed`` (existed, step 0 had not been enqueued) | ``duplicate``.
+    """
+    created = runs.create_run(run)
+    if run.cancelation_token:
+        runs.register_token(run.cancelation_token, run.run_id, run.created_at)
+    if not created:
+        existing = runs.get_run(run.run_id)
+        if existing is None or existing.start_enqueued:
+            return "duplicate"
+    queue.enqueue(job_body(run.run_id, 0))
+    runs.mark_start_enqueued(run.run_id)
+    return "created" if created else "resumed"
+
+
+def run_job(job: Job, runs: RunStore, queue: JobQueue, ctx: StepContext, *, receive_count: int = 1) -> JobResult:
+    """Run the step a job names, then enqueue what follows.
+
+    Raises
+    ------
+    RunNotFound, BadJob
+        The run does not exist, or has no such step.
+    StepFailed
+        The step failed; the error and attempt are on the STEP# item, and the run is FAILED if this
+        was the job's last receive before the DLQ.
+    """
+    now = ctx.now_iso
+    run = runs.get_run(job.run_id)
+    if run is None:
+        raise RunNotFound(f"run {job.run_id} does not exist")
+    if run.status in TERMINAL:
+        return JobResult("skipped-terminal", detail=f"run is {run.status}")
+    if run.cancelation_token:
+        canceled_at = runs.token_canceled_at(run.cancelation_token)
+        if canceled_at is not None and canceled_at >= run.created_at:
+            runs.set_run_status(run.run_id, "CANCELED", only_from=RUNNABLE, now=now)
+            return JobResult("canceled", detail=f"token {run.cancelation_token} canceled at {canceled_at}")
+    if not 0 <= job.step < len(run.steps):
+        raise BadJob(f"run {job.run_id} has no step {job.step} (it has {len(run.steps)})")
+    instr = run.steps[job.step]
+
+    existing = runs.get_step(run.run_id, job.step)
+    if existing is not None and existing.status == "COMPLETED":
+        if existing.next_enqueued:
+            return JobResult("skipped-done", detail="step already completed")
+        nxt = (existing.result or {}).get("next", instr["next"]) if instr["action"] == "if" else instr["next"]
+        _advance(run, job.step, nxt, runs, queue, now)
+        return JobResult("reenqueued", next_step=nxt)
+
+    if run.status != "RUNNING":
+        runs.set_run_status(run.run_id, "RUNNING", only_from=("PENDING", "FAILED"), now=now)
+    step = runs.start_step(run.run_id, job.step, now)
+    if step.status == "COMPLETED":  # a concurrent duplicate finished it between our read and start
+        return JobResult("skipped-done", detail="completed concurrently")
+    try:
+        outcome = execute_step(instr, run, step, ctx, job.hop_until)
+    except StepFailed as exc:
+        _record_failure(run.run_id, job.step, str(exc), runs, queue, now, receive_count)
+        raise
+    except Exception as exc:  # an adapter error: recorded the same way, then retried by SQS
+        _record_failure(run.run_id, job.step, f"{type(exc).__name__}: {exc}", runs, queue, now, receive_count)
+        raise
+
+    if outcome.waiting:
+        assert outcome.wait_until is not None
+        queue.enqueue(job_body(run.run_id, job.step, outcome.wait_until),
+                      delay_seconds=next_hop_seconds(outcome.wait_until, ctx.now))
+        return JobResult("waiting", next_step=job.step, detail=_iso(outcome.wait_until))
+    result = dict(outcome.result)
+    result.setdefault("next", outcome.next)
+    if not runs.complete_step(run.run_id, job.step, result, now, data=outcome.data, profile=outcome.profile):
+        # a concurrent duplicate completed it first; that delivery enqueues what follows
+        return JobResult("skipped-done", detail="completed concurrently")
+    _advance(run, job.step, outcome.next, runs, queue, now)
+    return JobResult("completed", next_step=outcome.next)
+
+
+def _advance(run: RunRecord, index: int, nxt: int | None, runs: RunStore, queue: JobQueue, now: str) -> None:
+    if nxt is None:
+        runs.set_run_status(run.run_id, "COMPLETED", only_from=("PENDING", "RUNNING", "FAILED"), now=now)
+    else:
+        queue.enqueue(job_body(run.run_id, nxt))
+    runs.mark_next_enqueued(run.run_id, index)
+
+
+def _record_failure(run_id: str, index: int, error: str, runs: RunStore, queue: JobQueue, now: str,
+                    receive_count: int) -> None:
+    runs.fail_step(run_id, index, error[:2000], now)
+    limit = queue.max_receive_count()
+    if limit is not None and receive_count >= limit:
+        runs.set_run_status(run_id, "FAILED", only_from=("PENDING", "RUNNING"), now=now,
+                            error=f"step {index}: {error[:1000]}")
+
+
+def utc_now() -> datetime:
+    """The current time (UTC, aware); the handlers pass it into the core."""
+    return datetime.now(timezone.utc)
+
+
+def _iso(when: datetime) -> str:
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
