@@ -1,0 +1,22 @@
+"""relay's on-call console: ``streamlit run dashboard/app.py``. This file only routes."""
+import sys
+from pathlib import Path
+
+# `streamlit run` puts dashboard/ on sys.path; the console imports its package and infra.config.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import shell  # noqa: E402
+
+st.set_page_config(page_title="relay console", page_icon="📮", layout="wide")
+page = st.navigation([
+    st.Page("pages/overview.py", title="Overview", icon="🩺", default=True),
+    st.Page("pages/queues.py", title="Queues", icon="📈"),
+    st.Page("pages/dead_letters.py", title="Dead letters", icon="📬"),
+    st.Page("pages/streams.py", title="Streams", icon="🌊"),
+    st.Page("pages/message_log.py", title="Message log", icon="🔎"),
+    st.Page("pages/audit.py", title="Audit", icon="📜"),
+])
+shell.frame()
+page.run()

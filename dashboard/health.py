@@ -1,0 +1,47 @@
+"""Pure health classification: green / amber / red against the stage's alarm thresholds."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["GREEN", "AMBER", "RED", "Thresholds", "classify", "worst", "BADGE"]
+
+GREEN, AMBER, RED = "green", "amber", "red"
+BADGE = {GREEN: "🟢", AMBER: "🟠", RED: "🔴"}
+_ORDER = {GREEN: 0, AMBER: 1, RED: 2}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """From the stage config: ``iterator_age_alarm_ms`` and ``oldest_job_alarm_seconds``."""
+
+    iterator_age_ms: int
+    oldest_job_seconds: int
+
+
+def classify(value: float | None, red_at: float, amber_fraction: float = 0.5) -> str:
+    """Red at or over the alarm threshold, amber from ``amber_fraction`` of it, else green.
+
+    ``None`` (no data yet) is green: an idle stage publishes no IteratorAge and that is healthy.
+    """
+    if value is None:
+        return GREEN
+    if value >= red_at:
+        return RED
+    if value >= red_at * amber_fraction:
+        return AMBER
+    return GREEN
+
+
+def dlq_health(count: int) -> str:
+    """Any dead letter needs a human: amber for a few, red from 10."""
+    if count <= 0:
+        return GREEN
+    return RED if count >= 10 else AMBER
+
+
+def worst(*states: str) -> str:
+    """The most severe of the given states."""
+    return max(states, key=lambda s: _ORDER[s]) if states else GREEN
+
+
+__all__ += ["dlq_health"]

@@ -1,0 +1,109 @@
+"""The only module that caches: thin ``st.cache_*`` wrappers over :mod:`dashboard.ops` reads.
+
+Arguments are plain strings/ints so they hash; TTLs are short because an on-call engineer must see
+the truth, and every action clears the caches (:func:`clear`) before the page reruns.
+"""
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import streamlit as st
+
+from dashboard import ops
+from dashboard.audit import AuditLog
+from dashboard.aws import Aws, endpoint_url
+from dashboard.letters import DeadLetter
+from dashboard.snapshot import StageSnapshot, take_snapshot
+from dashboard.stages import stage_config
+
+__all__ = ["aws", "stages", "snapshot", "dead_letters", "dlq_count", "depth", "series", "mapping", "move_tasks",
+           "audit_records", "log_search", "timeline", "actor_identity", "clear"]
+
+
+@st.cache_resource(show_spinner=False)
+def _aws(endpoint: str, region: str) -> Aws:
+    return Aws(region)
+
+
+def aws(region: str = "us-east-1") -> Aws:
+    """The boto3 clients (one set per endpoint and region, shared by every session)."""
+    return _aws(endpoint_url(), region)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def stages(endpoint: str = "") -> dict[str, dict[str, Any]]:
+    """Published stages (``/relay/<stage>/outputs``)."""
+    return ops.discover_stages(aws().ssm)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def snapshot(stage: str, outputs_json: str) -> StageSnapshot:
+    outputs = json.loads(outputs_json)
+    cfg, _ = stage_config(stage)
+    a = aws(outputs.get("region", "us-east-1"))
+    return take_snapshot(a.sqs, a.cloudwatch, outputs, cfg)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def dead_letters(url: str, kind: str, limit: int) -> list[DeadLetter]:
+    return ops.peek(aws().sqs, url, kind, limit)
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def depth(url: str) -> ops.QueueDepth:
+    return ops.queue_depth(aws().sqs, url)
+
+
+def dlq_count(url: str) -> int:
+    """Every message in the queue (visible, in flight, delayed)."""
+    return depth(url).total
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def series(specs: tuple[tuple[Any, ...], ...], hours: float, period: int) -> dict[str, list[tuple[datetime, float]]]:
+    """``specs`` are :class:`ops.MetricSpec` field tuples (plain values hash reliably)."""
+    specs_ = [ops.MetricSpec(*s) for s in specs]
+    end = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return ops.metrics_batch(aws().cloudwatch, specs_, end - timedelta(hours=hours), end, period)
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def mapping(uuid: str) -> dict[str, Any]:
+    return ops.event_source_mapping(aws().lambda_, uuid)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def move_tasks(dlq_arn: str) -> list[dict[str, Any]]:
+    return ops.redrive_tasks(aws().sqs, dlq_arn)
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def audit_records(table: str, stage: str, limit: int = 200) -> list[dict[str, Any]]:
+    return AuditLog(aws().dynamodb, table, stage).list(limit)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def log_search(table: str, by: str, value: str, limit: int) -> list[dict[str, Any]]:
+    return ops.search_message_log(aws().dynamodb, table, by, value, limit)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def timeline(table: str, message_id: str) -> list[dict[str, Any]]:
+    return ops.message_timeline(aws().dynamodb, table, message_id)
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def actor_identity(endpoint: str) -> str:
+    """The caller's AWS identity ARN (the audit actor when no login is configured)."""
+    try:
+        return str(aws().client("sts").get_caller_identity()["Arn"])
+    except Exception:  # noqa: BLE001 - no identity is not fatal for a read-only look
+        return getpass.getuser()
+
+
+def clear() -> None:
+    """Forget every cached read (after an action, so the page shows its effect)."""
+    st.cache_data.clear()
