@@ -119,6 +119,8 @@ class SqsMappingRunner:
                 QueueUrl=self._url(), MaxNumberOfMessages=min(10, m.batch_size - len(messages)),
                 WaitTimeSeconds=wait, AttributeNames=["All"], MessageAttributeNames=["All"],
             ).get("Messages", [])
+            if not got and not messages:
+                return []  # back to the outer loop, which notices a disabled or changed mapping
             if got and window_end is None:
                 window_end = time.monotonic() + m.batching_window_s
             messages.extend(got)
