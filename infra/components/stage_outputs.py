@@ -25,7 +25,8 @@ class StageOutputs(pulumi.ComponentResource):
         super().__init__("relay:components:StageOutputs", name, None, opts)
         self.parameter = aws.ssm.Parameter(
             f"{name}-parameter", name=args.parameter_name, type="String",
-            value=pulumi.Output.all(**args.outputs).apply(lambda v: json.dumps(v, sort_keys=True)),
+            # insecure_value: nothing here is secret, and `value` would be wrapped as a Pulumi secret
+            insecure_value=pulumi.Output.all(**args.outputs).apply(lambda v: json.dumps(v, sort_keys=True)),
             description="relay stage outputs (JSON)", tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({"parameter": self.parameter.name})

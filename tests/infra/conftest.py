@@ -1,0 +1,20 @@
+"""Build each stage once per test session under Pulumi's mocks (set BEFORE the program is imported)."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from infra.config import load_stage_config
+from tests.infra.infra_stacks import STAGES, BuiltStack, build_stage
+
+
+@pytest.fixture(scope="session")
+def stacks() -> dict[str, BuiltStack]:
+    """dev, prod and local, each built once from its Pulumi.<stage>.yaml."""
+    return {stage: build_stage(load_stage_config(stage)) for stage in STAGES}
+
+
+@pytest.fixture(params=STAGES)
+def stack(request, stacks) -> Iterator[BuiltStack]:
+    yield stacks[request.param]
