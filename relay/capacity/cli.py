@@ -65,14 +65,19 @@ def render_text(r: dict[str, Any]) -> str:
         lines += ["", f"message-log stream: {s['records_per_s']:g} records/s ({s['records_per_send']:g} per send), "
                   f"batch size {s['batch_size']}, d(B) = {d['fixed_s'] * 1000:.2f} ms + {d['per_record_s'] * 1000:.3f} ms x B"]
         for p in s["by_factor"]:
-            age = "unbounded (backlog grows)" if not p["stable"] else f"{p['iterator_age_s']:.3f} s"
+            if p["stable"]:
+                age = f"{p['iterator_age_s']:.3f} s"
+                extra = f"batch {p['batch_records']:.0f} records, views {p['record_latency_s']:.2f} s behind"
+            else:
+                age = f"grows {p['age_growth_per_s']:.2f} s/s"
+                extra = "backlog grows without bound"
             mark = " <- needed" if p["factor"] == s["needed_factor"] else ""
             mark += " (configured)" if p["factor"] == s["configured_factor"] else ""
-            lines.append(f"  factor {p['factor']:>2}: IteratorAge {age:<26} batch {p['batch_records']:.1f} records, "
-                         f"lane utilisation {p['utilisation']:.0%}{mark}")
+            lines.append(f"  factor {p['factor']:>2}: IteratorAge {age:<16} lanes {p['utilisation']:>5.0%} busy, "
+                         f"{extra}{mark}")
         needed = s["needed_factor"]
         lines.append(f"  needed factor: {needed if needed is not None else 'none up to 10'} "
-                     f"(configured {s['configured_factor']})")
+                     f"(configured {s['configured_factor']}; lanes at most {s['max_utilisation']:.0%} busy)")
         lines.append(f"  caveat: {s['caveat']}")
     for note in r["notes"]:
         lines.append(f"note: {note}")

@@ -22,7 +22,7 @@ from relay.capacity import prices
 __all__ = [
     "FunctionUse", "FlowUsage", "CostLine", "FlowCost", "BatchDuration", "StreamPrediction",
     "FactorChoice", "BATCHED_FUNCTIONS", "ORDERING_CAVEAT", "SQS_RECEIVE_LATENCY_S", "AWS_STREAM_POLL_S",
-    "sqs_batch_fill", "cost_per_million", "predict_stream", "smallest_factor", "lambda_billed_ms",
+    "MAX_UTILISATION", "sqs_batch_fill", "cost_per_million", "predict_stream", "smallest_factor", "lambda_billed_ms",
 ]
 
 MILLION = 1_000_000
@@ -31,6 +31,8 @@ MILLION = 1_000_000
 SQS_RECEIVE_LATENCY_S = 0.02
 # Lambda polls each DynamoDB stream shard about four times a second.
 AWS_STREAM_POLL_S = 0.25
+# Size lanes to run at most this busy: the model is deterministic, real batches vary and traffic bursts.
+MAX_UTILISATION = 0.8
 # Functions behind event source mappings: their invocation count depends on how full batches are.
 BATCHED_FUNCTIONS = ("job_worker", "log_indexer")
 
@@ -263,15 +265,18 @@ class StreamPrediction:
     stable
         False when arrivals reach the lanes' capacity: the backlog, and IteratorAge, grow without bound.
     batch_records
-        Mean records per batch the rate actually fills (≤ batch size).
-    cycle_s
-        Time between two batches of one lane: max(poll interval, d(batch)).
+        Mean records per batch the rate actually fills (at most the batch size).
     batch_duration_s
         d(batch_records).
-    wait_s
-        Mean time a record waits until its batch starts.
     iterator_age_s
-        Predicted mean IteratorAge: wait + d(batch) (``inf`` when unstable). See ``docs/capacity.md``.
+        Steady IteratorAge as AWS defines it (age of the batch's last record when the batch is sent to
+        the function): the read lag ``poll / 2 + read_latency`` while the lanes keep up, ``inf`` otherwise.
+    age_growth_per_s
+        When unstable, how many seconds IteratorAge gains per second of load (``1 - capacity / arrivals``
+        per lane); 0 when stable.
+    record_latency_s
+        Mean time from a record's write to the end of the batch that indexes it (wait + d(batch)):
+        how stale the message-log views are. ``inf`` when unstable.
     utilisation
         Arrival rate per lane over one lane's capacity B / d(B).
     """
@@ -282,45 +287,64 @@ class StreamPrediction:
     lane_capacity_per_s: float
     stable: bool
     batch_records: float
-    cycle_s: float
     batch_duration_s: float
-    wait_s: float
     iterator_age_s: float
+    age_growth_per_s: float
+    record_latency_s: float
     utilisation: float
+    poll_interval_s: float
+    read_latency_s: float
+
+    def peak_iterator_age(self, load_s: float) -> float:
+        """IteratorAge of the last record of a load lasting ``load_s`` seconds at this rate.
+
+        A lane that falls behind sends its k-th record, written at ``k / m``, at ``k / capacity``: the
+        age grows linearly with the time under load. For a stable lane this is the steady age.
+        """
+        base = self.poll_interval_s / 2.0 + self.read_latency_s
+        if self.stable:
+            return base
+        return base + max(0.0, load_s) * (self.lane_arrival_per_s / self.lane_capacity_per_s - 1.0)
 
 
 def predict_stream(arrival_per_s: float, batch_size: int, factor: int, duration: BatchDuration, *,
-                   poll_interval_s: float = AWS_STREAM_POLL_S, shards: int = 1) -> StreamPrediction:
-    """Predict the steady IteratorAge of a stream mapping.
+                   poll_interval_s: float = AWS_STREAM_POLL_S, read_latency_s: float = 0.0,
+                   shards: int = 1) -> StreamPrediction:
+    """Predict the steady state of a stream mapping: stability, batch fill, IteratorAge, latency.
 
     Each of ``shards`` x ``factor`` lanes receives an equal share ``m`` of the records (Lambda spreads a
-    shard's records over its lanes by partition key). A lane takes everything that arrived while its
-    previous batch ran, up to ``batch_size``: with ``d(b) = a + c b`` that is the fixed point
-    ``b = m a / (1 - m c)``, and at least what arrives in one poll interval ``m p`` (and one record).
-    The lane keeps up only while ``m < B / d(B)``; past that the backlog grows and IteratorAge is
-    unbounded. Otherwise a record waits for the next poll (``p / 2``) or, when its lane is busy
-    (share ``m d(b) / b`` of the time) with a batch longer than ``p``, for that batch to end
-    (``d(b) / 2`` on average); then its own batch runs ``d(b)``.
+    shard's records over its lanes by partition key) and runs one batch at a time. One lane drains at
+    most ``B / d(B)`` records/s; at or above that, the backlog grows and IteratorAge is unbounded
+    (growing by ``1 - capacity / m`` seconds per second). Below it, a lane takes everything that arrived
+    while its previous batch ran, the fixed point ``b = m a / (1 - m c)`` of ``b = m d(b)``, and at least
+    what one poll interval brings (``m p``) and one record. Since each batch is sent with everything
+    read so far, its last record is at most one poll old: steady IteratorAge is about ``p / 2`` plus the
+    read latency, whatever the factor. A record waits for the next poll, or for its busy lane's batch
+    to end, then its own batch runs: that is the record latency.
     """
     if factor < 1 or batch_size < 1 or shards < 1:
         raise ValueError(f"factor, batch size and shards must be >= 1 (got {factor}, {batch_size}, {shards})")
     lam = max(0.0, float(arrival_per_s))
+    p = float(poll_interval_s)
     m = lam / (shards * factor)
-    capacity = batch_size / duration(batch_size) if duration(batch_size) > 0 else math.inf
-    utilisation = m / capacity if capacity not in (0.0, math.inf) else 0.0
+    full = duration(batch_size)
+    capacity = batch_size / full if full > 0 else math.inf
+    utilisation = 0.0 if math.isinf(capacity) else m / capacity
     if m >= capacity:
-        return StreamPrediction(factor, lam, m, capacity, False, float(batch_size), duration(batch_size),
-                                duration(batch_size), math.inf, math.inf, utilisation)
+        growth = 1.0 - capacity / m
+        return StreamPrediction(factor, lam, m, capacity, False, float(batch_size), full, math.inf, growth,
+                                math.inf, utilisation, p, read_latency_s)
     a, c = duration.fixed_s, duration.per_record_s
     busy_b = m * a / (1.0 - m * c)  # records that arrive while the lane runs one batch (fixed point)
-    b = min(float(batch_size), max(busy_b, m * poll_interval_s, 1.0)) if lam > 0 else 0.0
+    b = min(float(batch_size), max(busy_b, m * p, 1.0)) if lam > 0 else 0.0
     d = duration(b)
     busy = min(1.0, m * d / b) if b > 0 else 0.0  # share of time the lane is running a batch
     # a record waits for the next poll (half an interval on average) and, if its lane is busy with a
     # batch longer than the interval, for the rest of that batch instead
-    wait = poll_interval_s / 2.0 + busy * max(0.0, d - poll_interval_s) / 2.0
-    cycle = max(poll_interval_s, d)
-    return StreamPrediction(factor, lam, m, capacity, True, b, cycle, d, wait, wait + d, utilisation)
+    wait = p / 2.0 + busy * max(0.0, d - p) / 2.0
+    age = p / 2.0 + read_latency_s
+    return StreamPrediction(factor, lam, m, capacity, True, b, d, age, 0.0, wait + d, utilisation, p,
+                            read_latency_s)
 
 
 @dataclass(frozen=True)
@@ -329,6 +353,7 @@ class FactorChoice:
 
     factor: int | None
     target_s: float
+    max_utilisation: float
     predictions: tuple[StreamPrediction, ...]
     caveat: str = ORDERING_CAVEAT
 
@@ -338,10 +363,17 @@ class FactorChoice:
 
 
 def smallest_factor(arrival_per_s: float, batch_size: int, duration: BatchDuration, target_s: float, *,
-                    poll_interval_s: float = AWS_STREAM_POLL_S, shards: int = 1,
+                    poll_interval_s: float = AWS_STREAM_POLL_S, read_latency_s: float = 0.0, shards: int = 1,
+                    max_utilisation: float = MAX_UTILISATION,
                     factors: Sequence[int] = tuple(range(1, 11))) -> FactorChoice:
-    """Smallest parallelization factor (1..10) whose predicted IteratorAge is under ``target_s``."""
+    """Smallest parallelization factor (1..10) that keeps IteratorAge under ``target_s``.
+
+    A factor qualifies when its lanes keep up with ``max_utilisation`` headroom (a deterministic model
+    is optimistic near saturation, where bursts and slow batches build a backlog) and its predicted
+    steady IteratorAge is under the target.
+    """
     preds = tuple(predict_stream(arrival_per_s, batch_size, f, duration, poll_interval_s=poll_interval_s,
-                                 shards=shards) for f in factors)
-    chosen = next((p.factor for p in preds if p.stable and p.iterator_age_s < target_s), None)
-    return FactorChoice(factor=chosen, target_s=target_s, predictions=preds)
+                                 read_latency_s=read_latency_s, shards=shards) for f in factors)
+    chosen = next((p.factor for p in preds
+                   if p.stable and p.utilisation <= max_utilisation and p.iterator_age_s < target_s), None)
+    return FactorChoice(factor=chosen, target_s=target_s, max_utilisation=max_utilisation, predictions=preds)

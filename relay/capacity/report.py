@@ -87,6 +87,7 @@ def build_report(cfg: StageConfig, calls: CallsFile, rate_per_s: float, target_s
             "batch_size": cfg.stream_batch_size,
             "batch_duration_model": {"fixed_s": dur.fixed_s, "per_record_s": dur.per_record_s},
             "needed_factor": choice.factor,
+            "max_utilisation": choice.max_utilisation,
             "configured_factor": cfg.parallelization_factor,
             "configured": _prediction_dict(configured),
             "by_factor": [_prediction_dict(p) for p in choice.predictions],
@@ -115,5 +116,6 @@ def build_report(cfg: StageConfig, calls: CallsFile, rate_per_s: float, target_s
 def _prediction_dict(p: Any) -> dict[str, Any]:
     return {"factor": p.factor, "stable": p.stable, "iterator_age_s": _finite(p.iterator_age_s),
             "batch_records": p.batch_records, "batch_duration_s": p.batch_duration_s,
-            "wait_s": _finite(p.wait_s), "lane_records_per_s": p.lane_arrival_per_s,
+            "age_growth_per_s": p.age_growth_per_s, "record_latency_s": _finite(p.record_latency_s),
+            "lane_records_per_s": p.lane_arrival_per_s,
             "lane_capacity_per_s": _finite(p.lane_capacity_per_s), "utilisation": p.utilisation}
