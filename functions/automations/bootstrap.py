@@ -1,0 +1,51 @@
+"""Wire the automation ports to their boto3 adapters from the function's settings (once per container)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from functions.automations.adapters import DynamoRunStore, GuardedHttpFetcher, S3RequestStore, SqsJobQueue
+from functions.automations.ports import HttpFetcher, JobQueue, RequestStore, RunStore
+from functions.shared.settings import get_settings
+
+__all__ = ["Deps", "get_deps", "reset_deps", "validate_send_message"]
+
+
+@dataclass
+class Deps:
+    runs: RunStore
+    queue: JobQueue
+    requests: RequestStore
+    http: HttpFetcher
+
+
+_deps: Deps | None = None
+
+
+def get_deps() -> Deps:
+    """The adapters for the current settings (cached; tests call :func:`reset_deps`)."""
+    global _deps
+    if _deps is None:
+        s = get_settings()
+        _deps = Deps(runs=DynamoRunStore(s.state_table, s.request_bucket), queue=SqsJobQueue(s.job_queue_url),
+                     requests=S3RequestStore(s.request_bucket), http=GuardedHttpFetcher(s.fetch_allow))
+    return _deps
+
+
+def reset_deps() -> None:
+    """Forget the wiring (after the environment changed)."""
+    global _deps
+    _deps = None
+
+
+def validate_send_message(message: dict[str, Any]) -> dict[str, Any]:
+    """Validate with the API's own ``SendMessage`` so a step's send is exactly a POST /send message.
+
+    Raises
+    ------
+    ValueError
+        pydantic's ValidationError (a ValueError) naming every bad field.
+    """
+    from functions.shared.send_schema import SendMessage  # pydantic only on the send path
+
+    return SendMessage.model_validate(message).model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,42 @@
+"""Job worker: SQS batch → run one step per job → enqueue the next (ReportBatchItemFailures).
+
+A job that fails to parse, names a missing run, or whose step raises is reported as a batch item
+failure: SQS retries it and, after maxReceiveCount, moves it to the job DLQ. Nothing is dropped.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+logger = Logger(service="job-worker")
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    """Run the job in one SQS record; raise to report it failed."""
+    from functions.automations.bootstrap import get_deps, validate_send_message
+    from functions.automations.core import parse_job, run_job, utc_now
+    from functions.automations.steps import StepContext
+
+    try:
+        job = parse_job(record.body)
+        deps = get_deps()
+        ctx = StepContext(runs=deps.runs, requests=deps.requests, http=deps.http, now=utc_now(),
+                          validate_message=validate_send_message)
+        receive_count = int(record.attributes.approximate_receive_count or 1)
+        result = run_job(job, deps.runs, deps.queue, ctx, receive_count=receive_count)
+    except Exception as exc:
+        logger.warning("job failed", extra={"messageId": record.message_id, "error": f"{type(exc).__name__}: {exc}"})
+        raise
+    logger.info("job done", extra={"runId": job.run_id, "step": job.step, "outcome": result.outcome,
+                                   "next": result.next_step})
+    return {"runId": job.run_id, "step": job.step, "outcome": result.outcome}
+
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """SQS event source mapping entry point."""
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

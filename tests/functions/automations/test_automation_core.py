@@ -1,0 +1,256 @@
+"""The run state machine with fakes: steps, hops, idempotency under redelivery, cancelation, failure."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from functions.automations.core import (
+    BadJob, RunNotFound, job_body, new_run_record, parse_job, run_job, start_run,
+)
+from functions.automations.program import compile_steps
+from functions.automations.steps import StepFailed, build_send_message, derived_id
+from functions.shared.address_guard import AddressRefused
+
+
+def _doc(steps, run_id="run_01JABCDEFGHJKMNPQRSTVWXYZ0", token=None, **extra):
+    automation = {"steps": steps}
+    if token:
+        automation["cancelation_token"] = token
+    doc = {"runId": run_id, "automation": automation, "data": {"name": "Ada"}, "profile": {"email": "ada@example.com"},
+           "recipient": "user-1", "template": "welcome"}
+    doc.update(extra)
+    return doc
+
+
+def _start(world, doc):
+    start_run(new_run_record(doc, "2026-01-01T11:59:00.000Z"), world.runs, world.queue)
+    return doc["runId"]
+
+
+def _drain(world, max_jobs=50, advance=True):
+    """Run queued jobs in order; delayed jobs move the clock forward by their delay."""
+    results = []
+    for _ in range(max_jobs):
+        if not world.queue.jobs:
+            return results
+        job, delay = world.queue.jobs.pop(0)
+        if advance:
+            world.now += timedelta(seconds=delay)
+        results.append(run_job(parse_job(json.dumps(job)), world.runs, world.queue, world.ctx()))
+    raise AssertionError("automation did not finish")
+
+
+def test_program_compiles_nested_if_to_flat_indices():
+    program = compile_steps([
+        {"action": "send"},
+        {"action": "if", "condition": "c", "then": [{"action": "delay"}, {"action": "send"}],
+         "else": [{"action": "cancel"}]},
+        {"action": "invoke"},
+    ])
+    assert [(i["i"], i["action"], i["next"], i.get("else")) for i in program] == [
+        (0, "send", 1, None), (1, "if", 2, 4), (2, "delay", 3, None), (3, "send", 5, None),
+        (4, "cancel", 5, None), (5, "invoke", None, None)]
+    assert "then" not in program[1]["spec"] and program[1]["spec"]["condition"] == "c"
+
+
+def test_empty_branches_fall_through_to_next_step():
+    program = compile_steps([{"action": "if", "condition": "c"}, {"action": "send"}])
+    assert program[0]["next"] == 1 and program[0]["else"] == 1
+
+
+def test_full_automation_completes_with_every_step(world):
+    world.http.table["https://api.example.com/u"] = (200, {"tier": "gold", "name": "Server"})
+    doc = _doc([
+        {"action": "delay", "duration": "30 minutes"},
+        {"action": "fetch-data", "webhook": {"url": "https://api.example.com/u"}, "merge_strategy": "soft-merge"},
+        {"action": "if", "condition": "data.tier == 'gold'",
+         "then": [{"action": "send", "template": "gold"}], "else": [{"action": "send", "template": "basic"}]},
+        {"action": "update-profile", "profile": {"plan": "gold"}},
+        {"action": "invoke", "automation": {"steps": [{"action": "send"}]}},
+    ])
+    run_id = _start(world, doc)
+    t0 = world.now
+    results = _drain(world)
+    run = world.runs.get_run(run_id)
+    assert run.status == "COMPLETED"
+    # 30 minutes = 2 SQS hops of at most 900 s
+    assert [r.outcome for r in results][:3] == ["waiting", "waiting", "completed"]
+    assert world.now - t0 >= timedelta(minutes=30)
+    # soft-merge kept the run's own name and added tier
+    assert run.data == {"name": "Ada", "tier": "gold"}
+    # the if took the then-branch: exactly one send, with the gold template and the profile's address
+    assert len(world.requests.sends) == 1
+    (message, source), = world.requests.sends.values()
+    assert message["template"] == "gold" and message["to"] == {"user_id": "user-1", "email": "ada@example.com"}
+    assert source == {"runId": run_id, "step": 3}
+    assert world.runs.profiles["user-1"] == {"plan": "gold"}
+    assert run.profile == {"email": "ada@example.com", "plan": "gold"}
+    child = derived_id("run", run_id, 6, "invoke")
+    assert world.requests.automations[child]["recipient"] == "user-1"
+    assert world.runs.steps[(run_id, 3)].status == "COMPLETED"
+    assert (run_id, 4) not in world.runs.steps  # the else-branch send never ran
+
+
+def test_else_branch_taken_when_condition_false(world):
+    run_id = _start(world, _doc([{"action": "if", "condition": "data.missing.deep > 3",
+                                  "then": [{"action": "send", "template": "a"}],
+                                  "else": [{"action": "send", "template": "b"}]}]))
+    _drain(world)
+    (message, _), = world.requests.sends.values()
+    assert message["template"] == "b"
+    assert world.runs.steps[(run_id, 0)].result["branch"] == "else"
+
+
+def test_redelivered_completed_job_repeats_no_side_effect(world):
+    run_id = _start(world, _doc([{"action": "send"}, {"action": "send", "template": "second"}]))
+    first = world.queue.pop()
+    run_job(parse_job(first), world.runs, world.queue, world.ctx())
+    assert world.requests.send_writes == 1 and len(world.queue.jobs) == 1
+    # WHEN SQS redelivers the same job
+    again = run_job(parse_job(first), world.runs, world.queue, world.ctx())
+    # THEN nothing is sent again and the next step is not enqueued twice
+    assert again.outcome == "skipped-done"
+    assert world.requests.send_writes == 1 and len(world.queue.jobs) == 1
+
+
+def test_crash_after_completion_reenqueues_next_once(world):
+    run_id = _start(world, _doc([{"action": "send"}, {"action": "send", "template": "x"}]))
+    body = world.queue.pop()
+    run_job(parse_job(body), world.runs, world.queue, world.ctx())
+    # simulate a crash between "step completed" and "next enqueued"
+    world.queue.jobs.clear()
+    world.runs.steps[(run_id, 0)].next_enqueued = False
+    result = run_job(parse_job(body), world.runs, world.queue, world.ctx())
+    assert result.outcome == "reenqueued" and result.next_step == 1
+    assert [j for j, _ in world.queue.jobs] == [job_body(run_id, 1)]
+    assert world.requests.send_writes == 1
+
+
+def test_crash_between_send_and_marker_reuses_request_id(world):
+    run_id = _start(world, _doc([{"action": "send"}]))
+    body = world.queue.pop()
+    world.runs.complete_step = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash"))  # type: ignore
+    with pytest.raises(RuntimeError):
+        run_job(parse_job(body), world.runs, world.queue, world.ctx())
+    del world.runs.complete_step
+    run_job(parse_job(body), world.runs, world.queue, world.ctx())
+    # two writes of the SAME request id: the send worker's message-id claim delivers once
+    assert world.requests.send_writes == 2 and list(world.requests.sends) == [derived_id("req", run_id, 0, "send")]
+
+
+def test_cancel_step_cancels_other_run_before_its_next_step(world):
+    victim = _start(world, _doc([{"action": "delay", "duration": "1h"}, {"action": "send"}],
+                                run_id="run_01JAAAAAAAAAAAAAAAAAAAAAAA", token="order-7"))
+    canceller = _start(world, _doc([{"action": "cancel", "cancelation_token": "order-7"}],
+                                   run_id="run_01JBBBBBBBBBBBBBBBBBBBBBBB"))
+    _drain(world)
+    assert world.runs.get_run(victim).status == "CANCELED"
+    assert world.runs.get_run(canceller).status == "COMPLETED"
+    assert world.requests.sends == {}
+    assert world.runs.steps[(canceller, 0)].result["canceled"] == [victim]
+
+
+def test_run_created_after_cancel_is_not_canceled(world):
+    world.runs.cancel_token("reused", "2026-01-01T00:00:00.000Z")
+    run_id = _start(world, _doc([{"action": "send"}], token="reused"))
+    _drain(world)
+    assert world.runs.get_run(run_id).status == "COMPLETED"
+
+
+def test_token_canceled_between_register_and_job_stops_run(world):
+    run_id = _start(world, _doc([{"action": "send"}], token="t"))
+    world.runs.canceled["t"] = "2026-01-01T12:00:00.000Z"  # later than the run's creation
+    result = _drain(world)[0]
+    assert result.outcome == "canceled"
+    assert world.runs.get_run(run_id).status == "CANCELED" and world.requests.sends == {}
+
+
+def test_failing_step_records_error_and_fails_run_on_last_receive(world):
+    world.http.table["http://10.0.0.1/x"] = AddressRefused("address 10.0.0.1 is refused: private")
+    run_id = _start(world, _doc([{"action": "fetch-data", "webhook": {"url": "http://10.0.0.1/x"}}]))
+    body = world.queue.pop()
+    for receive in (1, 2):
+        with pytest.raises(StepFailed) as exc:
+            run_job(parse_job(body), world.runs, world.queue, world.ctx(), receive_count=receive)
+        assert "refused by the address guard" in str(exc.value)
+    step = world.runs.steps[(run_id, 0)]
+    assert step.status == "FAILED" and step.attempts == 2 and "10.0.0.1 is refused: private" in step.error
+    assert world.runs.get_run(run_id).status == "RUNNING"
+    with pytest.raises(StepFailed):
+        run_job(parse_job(body), world.runs, world.queue, world.ctx(), receive_count=5)
+    run = world.runs.get_run(run_id)
+    assert run.status == "FAILED" and run.error.startswith("step 0:")
+    # a redrive that then succeeds resumes the run
+    world.http.table["http://10.0.0.1/x"] = (200, {"ok": True})
+    run_job(parse_job(body), world.runs, world.queue, world.ctx(), receive_count=1)
+    assert world.runs.get_run(run_id).status == "COMPLETED"
+
+
+def test_non_2xx_and_non_json_fetch_fail_step(world):
+    world.http.table["https://a.example/500"] = (500, {"e": 1})
+    world.http.table["https://a.example/html"] = (200, b"<html>")
+    for url, message in (("https://a.example/500", "answered HTTP 500"), ("https://a.example/html", "not JSON")):
+        run_id = _start(world, _doc([{"action": "fetch-data", "webhook": {"url": url}}], run_id=f"run_{url[-4:]:0>26}"))
+        with pytest.raises(StepFailed) as exc:
+            run_job(parse_job(world.queue.pop()), world.runs, world.queue, world.ctx())
+        assert message in str(exc.value)
+
+
+def test_duplicate_s3_event_creates_nothing_twice(world):
+    doc = _doc([{"action": "send"}], token="tok")
+    assert start_run(new_run_record(doc, "t0"), world.runs, world.queue) == "created"
+    assert start_run(new_run_record(doc, "t1"), world.runs, world.queue) == "duplicate"
+    assert len(world.queue.jobs) == 1 and world.runs.get_run(doc["runId"]).created_at == "t0"
+
+
+def test_crash_before_first_enqueue_resumes_on_redelivery(world):
+    doc = _doc([{"action": "send"}])
+    world.runs.create_run(new_run_record(doc, "t0"))  # created, then crashed before enqueue
+    assert start_run(new_run_record(doc, "t1"), world.runs, world.queue) == "resumed"
+    assert [j for j, _ in world.queue.jobs] == [job_body(doc["runId"], 0)]
+
+
+@pytest.mark.parametrize("body,message", [
+    ("not json", "not JSON"),
+    ('{"v": 2, "runId": "run_x", "step": 0}', '"v": 1'),
+    ('{"v": 1, "runId": "req_x", "step": 0}', "is not a run id"),
+    ('{"v": 1, "runId": "run_x", "step": -1}', "not a step index"),
+    ('{"v": 1, "runId": "run_x", "step": true}', "not a step index"),
+    ('{"v": 1, "runId": "run_x", "step": 0, "hop": {"until": "soon"}}', "job hop"),
+])
+def test_malformed_job_body_rejected(body, message):
+    with pytest.raises(BadJob) as exc:
+        parse_job(body)
+    assert message in str(exc.value)
+
+
+def test_missing_run_and_missing_step_rejected(world):
+    with pytest.raises(RunNotFound) as exc:
+        run_job(parse_job('{"v":1,"runId":"run_nope","step":0}'), world.runs, world.queue, world.ctx())
+    assert "run run_nope does not exist" in str(exc.value)
+    run_id = _start(world, _doc([{"action": "send"}]))
+    with pytest.raises(BadJob) as exc:
+        run_job(parse_job(json.dumps(job_body(run_id, 7))), world.runs, world.queue, world.ctx())
+    assert "has no step 7" in str(exc.value)
+
+
+def test_delay_until_in_past_completes_at_once(world):
+    run_id = _start(world, _doc([{"action": "delay", "until": "2020-01-01T00:00:00Z"}]))
+    assert [r.outcome for r in _drain(world)] == ["completed"]
+
+
+def test_long_delay_hops_never_exceed_900_seconds(world):
+    _start(world, _doc([{"action": "delay", "duration": "P1DT1S"}]))
+    results = _drain(world, max_jobs=200)
+    assert len(results) == 98  # 86401 s = 96 x 900 + 1 -> 97 waits + the completion
+    assert results[-1].outcome == "completed"
+
+
+def test_send_message_built_from_explicit_message_keeps_it():
+    from functions.automations.ports import RunRecord
+
+    run = RunRecord(run_id="run_x", status="RUNNING", steps=[], data={"a": 1, "b": 1}, recipient="u")
+    msg = build_send_message({"message": {"to": {"email": "x@example.com"}, "template": "t", "data": {"b": 2}}}, run)
+    assert msg == {"to": {"email": "x@example.com"}, "template": "t", "data": {"a": 1, "b": 2}}
