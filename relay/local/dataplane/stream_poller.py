@@ -81,7 +81,7 @@ class ShardProcessor:
         self._cond = threading.Condition()
         self._pending: list[_Entry] = []
         self._busy: set[int] = set()
-        self._inflight: "OrderedDict[int, bool]" = OrderedDict()
+        self._inflight: "OrderedDict[int, bool]" = OrderedDict()  # read, not yet checkpointed
         self._threads: list[threading.Thread] = []
         self._iterator: str | None = None
         self._last_read: str | None = None
@@ -125,6 +125,8 @@ class ShardProcessor:
                 seq = rec["dynamodb"]["SequenceNumber"]
                 key = rec["dynamodb"].get("Keys", {}).get(self._hash_key)
                 self._pending.append(_Entry(int(seq), key, rec, now))
+                # registered in read (= sequence) order, so the done prefix is the checkpoint
+                self._inflight[int(seq)] = False
                 self._last_read = seq
         return len(records)
 
@@ -166,8 +168,6 @@ class ShardProcessor:
                 batch = mine[:m.batch_size]
                 taken = {id(e) for e in batch}
                 self._pending = [e for e in self._pending if id(e) not in taken]
-                for e in batch:
-                    self._inflight[e.seq] = False
                 self._busy.add(lane)
                 self.max_concurrent_batches = max(self.max_concurrent_batches, len(self._busy))
                 t = threading.Thread(target=self._run_lane, args=(lane, batch), daemon=True,
