@@ -40,9 +40,10 @@ class BuiltStack:
         return json.loads(policies[0].inputs["policy"])
 
 
-def run_program(stage: str, program, *, config: dict[str, str] | None = None) -> tuple[RecordingMocks, dict]:
+def run_program(stage: str, program, *, config: dict[str, str] | None = None,
+                mocks: RecordingMocks | None = None) -> tuple[RecordingMocks, dict]:
     """Run ``program()`` (returning a dict of Outputs) under fresh mocks for ``stage``."""
-    mocks = RecordingMocks()
+    mocks = mocks or RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="relay", stack=stage, preview=False)
     pulumi.runtime.set_all_config(config or {})
     resolved: dict[str, Any] = {}

@@ -1,0 +1,73 @@
+"""``infra/__main__.py`` as the pulumi CLI runs it: stack config in, exports out; broken config, nothing."""
+from __future__ import annotations
+
+import dataclasses
+import runpy
+from typing import Any
+
+import pulumi
+import pytest
+
+from infra.config import PROJECT_ROOT, ConfigError, load_stage_config
+from infra.program import OUTPUT_KEYS
+from tests.infra.infra_stacks import build_stage, run_program
+from tests.infra.recording_mocks import RecordingMocks
+
+MAIN = str(PROJECT_ROOT / "infra" / "__main__.py")
+
+
+def _run_main(stage: str, config: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+              mocks: RecordingMocks | None = None):
+    exported: dict[str, Any] = {}
+    monkeypatch.setattr(pulumi, "export", lambda key, value: exported.__setitem__(key, value))
+
+    def program() -> dict[str, Any]:
+        runpy.run_path(MAIN, run_name="__main__")
+        return exported
+
+    mocks, resolved = run_program(stage, program, config=config, mocks=mocks)
+    return mocks, resolved
+
+
+def test_main_reads_stack_config_and_exports_contract_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load_stage_config("prod").as_pulumi_values()
+    mocks, exported = _run_main("prod", config, monkeypatch)
+    assert list(exported) == list(OUTPUT_KEYS)
+    assert exported["stage"] == "prod"
+    (job_mapping,) = [r for r in mocks.resources if r.type.endswith("EventSourceMapping")
+                      and r.inputs["eventSourceArn"] == exported["job_queue_arn"]]
+    assert job_mapping.inputs["batchSize"] == 25  # Pulumi.prod.yaml's relay:jobBatchSize
+    tables = [r for r in mocks.resources if r.type == "aws:dynamodb/table:Table"]
+    assert tables and all(t.inputs["deletionProtectionEnabled"] is True for t in tables)
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("relay:jobMaxReceiveCount", "3", "relay:jobMaxReceiveCount = 3: must be at least 5"),
+    ("relay:jobVisibilityTimeout", "60", "relay:jobVisibilityTimeout = 60: must be at least 6 x relay:jobWorkerTimeout"),
+    ("relay:parallelizationFactor", "11", "relay:parallelizationFactor = 11: must be between 1 and 10"),
+])
+def test_main_broken_stack_config_rejected_before_any_resource(monkeypatch: pytest.MonkeyPatch, key: str,
+                                                                value: str, message: str) -> None:
+    config = {**load_stage_config("dev").as_pulumi_values(), key: value}
+    mocks = RecordingMocks()
+    with pytest.raises(ConfigError) as err:
+        _run_main("dev", config, monkeypatch, mocks)
+    assert message in str(err.value)
+    assert mocks.resources == [] and mocks.calls == []
+
+
+def test_build_hand_made_invalid_config_rejected_before_any_resource() -> None:
+    bad = dataclasses.replace(load_stage_config("dev"), parallelization_factor=0)
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="relay", stack="dev", preview=False)
+    from infra.program import build
+
+    with pytest.raises(ConfigError, match=r"relay:parallelizationFactor = 0: must be between 1 and 10"):
+        build(bad)
+    assert mocks.resources == []
+
+
+def test_build_bucket_name_override_used_verbatim() -> None:
+    stack = build_stage(load_stage_config("dev"), bucket_name="relay-dev-requests-rehearsal")
+    assert stack.outputs["request_bucket"] == "relay-dev-requests-rehearsal"
+    assert stack.calls == []  # no account lookup needed
