@@ -22,6 +22,9 @@ __all__ = ["ConfigError", "StageConfig", "load_stage_config", "from_pulumi", "PR
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NAMESPACE = "relay"
+# The only values CloudWatch Logs accepts for a log group's retention.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
 
 
 class ConfigError(ValueError):
@@ -135,6 +138,19 @@ class StageConfig:
             fail("memory_size", "must be between 128 and 10240 MB")
         if self.job_visibility_timeout > 43_200:
             fail("job_visibility_timeout", "must be at most 43200 seconds (SQS limit)")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            fail("log_retention_days", "must be one of CloudWatch Logs' retention values "
+                 f"({', '.join(map(str, LOG_RETENTION_DAYS))})")
+        if self.request_retention_days < 1:
+            fail("request_retention_days", "must be at least 1 day (S3 lifecycle expiry)")
+        if self.message_retention_days < 1:
+            fail("message_retention_days", "must be at least 1 day")
+        if self.iterator_age_alarm_ms < 1:
+            fail("iterator_age_alarm_ms", "must be a positive number of milliseconds")
+        if self.oldest_job_alarm_seconds < 1:
+            fail("oldest_job_alarm_seconds", "must be a positive number of seconds")
+        if self.alarm_email and "@" not in self.alarm_email:
+            fail("alarm_email", "must be an email address (or empty for no subscription)")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             fail("log_level", "must be one of DEBUG, INFO, WARNING, ERROR")
         for ch, provider in self.providers.items():

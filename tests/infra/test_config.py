@@ -31,6 +31,10 @@ def test_prod_differs_from_dev_only_by_config_values() -> None:
         ({"relay:memorySize": "lots"}, "relay:memorySize", "must be a int"),
         ({"relay:paralelizationFactor": 2}, "relay:paralelizationFactor", "not a relay setting"),
         ({"providers": {"email": "carrier-pigeon"}}, "relay:providers.email", "outbox, smtp or webhook"),
+        ({"logRetentionDays": 10}, "relay:logRetentionDays", "CloudWatch Logs' retention values"),
+        ({"requestRetentionDays": 0}, "relay:requestRetentionDays", "at least 1 day"),
+        ({"alarmEmail": "oncall"}, "relay:alarmEmail", "must be an email address"),
+        ({"jobBatchSize": 25, "jobBatchingWindow": 0}, "relay:jobBatchingWindow", "at least 1 s"),
     ],
 )
 def test_broken_config_is_rejected_naming_key_and_rule(values: dict, key: str, rule: str) -> None:
