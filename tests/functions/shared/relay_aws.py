@@ -114,3 +114,42 @@ def s3_put_event(bucket: str, key: str) -> dict:
                           "arn": f"arn:aws:s3:::{bucket}"},
                "object": {"key": quote_plus(key, safe="/"), "size": 1, "eTag": "0", "sequencer": "0"}},
     }]}
+
+
+def http_event(method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
+               query: dict[str, str] | None = None, base64_body: bool = False, raw: bool = False) -> dict:
+    """An HTTP API payload v2 event (what a Function URL / HTTP API hands to Lambda)."""
+    import base64
+    import json as _json
+    from urllib.parse import urlencode
+
+    hdrs = {"content-type": "application/json", "host": "example.lambda-url.us-east-1.on.aws",
+            "user-agent": "pytest"}
+    hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
+    hdrs = {k: v for k, v in hdrs.items() if v is not None}
+    if body is None:
+        text = None
+    elif raw:
+        text = body if isinstance(body, str) else body.decode("utf-8", "surrogateescape")
+    else:
+        text = _json.dumps(body)
+    if base64_body and text is not None:
+        data = body if (raw and isinstance(body, bytes)) else text.encode("utf-8", "surrogateescape")
+        text = base64.b64encode(data).decode()
+    event = {
+        "version": "2.0", "routeKey": "$default", "rawPath": path,
+        "rawQueryString": urlencode(query or {}), "headers": hdrs,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "example", "domainName": "example.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "example", "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                                                "sourceIp": "127.0.0.1", "userAgent": "pytest"},
+            "requestId": "req-ctx", "routeKey": "$default", "stage": "$default",
+            "time": "27/Nov/2026:08:00:00 +0000", "timeEpoch": 1800000000000,
+        },
+        "isBase64Encoded": bool(base64_body and text is not None),
+    }
+    if query:
+        event["queryStringParameters"] = dict(query)
+    if text is not None:
+        event["body"] = text
+    return event

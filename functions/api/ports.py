@@ -1,0 +1,61 @@
+"""The API's ports: small ABCs for what it stores and reads (boto3 adapters in ``adapters.py``)."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["IdempotencyRecord", "IdempotencyStore", "RequestStore", "StatusReader"]
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """``IDEMP#<key>/API``: the first request that used a key."""
+
+    body_hash: str
+    status: str  # IN_PROGRESS | COMPLETED
+    resource_id: str
+    response: dict[str, Any] | None = None  # {"status": int, "body": {...}} once COMPLETED
+
+
+class IdempotencyStore(ABC):
+    @abstractmethod
+    def begin(self, key: str, body_hash: str, resource_id: str, *, now_s: int, ttl_s: int) -> IdempotencyRecord | None:
+        """Record the key for this request; None when it is new, else the earlier record."""
+
+    @abstractmethod
+    def complete(self, key: str, response: dict[str, Any]) -> None:
+        """Store the response to replay for this key."""
+
+
+class RequestStore(ABC):
+    @abstractmethod
+    def put_send(self, request_id: str, message: dict[str, Any]) -> None:
+        """``send/<requestId>.json``."""
+
+    @abstractmethod
+    def put_invoke(self, run_id: str, invoke: dict[str, Any]) -> None:
+        """``automations/<runId>.json``."""
+
+    @abstractmethod
+    def has_send(self, request_id: str) -> bool:
+        """Whether ``send/<requestId>.json`` exists."""
+
+    @abstractmethod
+    def has_invoke(self, run_id: str) -> bool:
+        """Whether ``automations/<runId>.json`` exists."""
+
+
+class StatusReader(ABC):
+    @abstractmethod
+    def request_messages(self, request_id: str) -> list[dict[str, Any]]:
+        """Message-log views of one request (``by_request``)."""
+
+    @abstractmethod
+    def run(self, run_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """The ``RUN#<runId>`` item and its ``STEP#`` items."""
+
+    @abstractmethod
+    def messages(self, *, recipient: str | None, status: str | None, limit: int,
+                 start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """A page of message-log views, newest first, and the key to continue from."""

@@ -1,0 +1,191 @@
+"""The API's use cases (pure: ports in, ``(status, body, headers)`` out).
+
+Idempotency-Key: the key is recorded with a hash of the validated body *before* the request is
+stored (conditional write), so two concurrent requests with one key cannot both be accepted under
+different ids. Same key + same body → the first response is replayed (header
+``idempotent-replayed: true``); same key + another body → 409. A first attempt that crashed between
+recording the key and answering is completed by the retry under the id it recorded, so the client
+always gets one id per key.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from functions.api.http import ApiError
+from functions.api.ports import IdempotencyStore, RequestStore, StatusReader
+from functions.shared.statuses import MessageStatus, TERMINAL_MESSAGE_STATUSES
+
+__all__ = ["ApiPorts", "Reply", "accept", "get_request", "get_run", "list_messages", "IDEMPOTENCY_TTL_S",
+           "REQUEST_STATUSES"]
+
+IDEMPOTENCY_TTL_S = 24 * 3600
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_REQUEST_ID = re.compile(r"^req_[0-9A-Za-z_\-]{1,64}$")
+_RUN_ID = re.compile(r"^run_[0-9A-Za-z_\-]{1,64}$")
+# GET /requests/{id} status: stored but no message yet / some message still moving / all settled
+REQUEST_STATUSES = ("ACCEPTED", "PROCESSING", "COMPLETED")
+Reply = tuple[int, Any, dict[str, str]]
+
+
+@dataclass
+class ApiPorts:
+    store: RequestStore
+    idempotency: IdempotencyStore
+    reads: StatusReader
+    now_s: Callable[[], int]
+    new_request_id: Callable[[], str]
+    new_run_id: Callable[[], str]
+
+
+def _body_hash(route: str, doc: dict[str, Any]) -> str:
+    return hashlib.sha256((route + "\n" + json.dumps(doc, sort_keys=True, separators=(",", ":"))).encode()).hexdigest()
+
+
+def idempotency_key(raw: str | None) -> str | None:
+    """The ``Idempotency-Key`` header, checked: 1–255 visible ASCII characters.
+
+    Raises
+    ------
+    ApiError
+        400 ``invalid_idempotency_key``.
+    """
+    if raw is None:
+        return None
+    if not _KEY.match(raw):
+        raise ApiError(400, "invalid_idempotency_key",
+                       "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                       [{"field": "Idempotency-Key", "message": "1 to 255 visible ASCII characters", "type": "header"}])
+    return raw
+
+
+def accept(route: str, doc: dict[str, Any], key: str | None, ports: ApiPorts) -> Reply:
+    """Store a validated send (``route="send"``) or invoke (``"invoke"``) and answer 202."""
+    is_send = route == "send"
+    resource_id = ports.new_request_id() if is_send else ports.new_run_id()
+    id_field = "requestId" if is_send else "runId"
+    if key is not None:
+        digest = _body_hash(route, doc)
+        earlier = ports.idempotency.begin(key, digest, resource_id, now_s=ports.now_s(), ttl_s=IDEMPOTENCY_TTL_S)
+        if earlier is not None:
+            if earlier.body_hash != digest:
+                raise ApiError(409, "idempotency_key_reused",
+                               f"Idempotency-Key {key!r} was already used with a different request body",
+                               [{"field": "Idempotency-Key", "message": "reused with a different body", "type": "conflict"}])
+            if earlier.status == "COMPLETED" and earlier.response:
+                return (int(earlier.response["status"]), earlier.response["body"], {"idempotent-replayed": "true"})
+            resource_id = earlier.resource_id  # finish the first attempt under the id it recorded
+    if is_send:
+        ports.store.put_send(resource_id, doc)
+    else:
+        ports.store.put_invoke(resource_id, doc)
+    body = {id_field: resource_id}
+    if key is not None:
+        ports.idempotency.complete(key, {"status": 202, "body": body})
+    return 202, body, {}
+
+
+def get_request(request_id: str, ports: ApiPorts) -> Reply:
+    """``{"requestId", "status", "messages": [...]}``; 404 when the id was never accepted."""
+    if not _REQUEST_ID.match(request_id):
+        raise ApiError(404, "not_found", f"no request {request_id[:80]!r}")
+    views = ports.reads.request_messages(request_id)
+    if not views and not ports.store.has_send(request_id):
+        raise ApiError(404, "not_found", f"no request {request_id!r}")
+    messages = []
+    for v in sorted(views, key=lambda v: (str(v.get("recipient")), str(v.get("channel")))):
+        m = {k: v[k] for k in ("messageId", "recipient", "channel", "status") if k in v}
+        if v.get("reason"):
+            m["reason"] = v["reason"]
+        messages.append(m)
+    if not messages:
+        status = "ACCEPTED"
+    elif all(m.get("status") in {s.value for s in TERMINAL_MESSAGE_STATUSES} for m in messages):
+        status = "COMPLETED"
+    else:
+        status = "PROCESSING"
+    return 200, {"requestId": request_id, "status": status, "messages": messages}, {}
+
+
+def get_run(run_id: str, ports: ApiPorts) -> Reply:
+    """``{"runId", "status", "steps": [...]}`` from the state table; PENDING before the worker ran."""
+    if not _RUN_ID.match(run_id):
+        raise ApiError(404, "not_found", f"no run {run_id[:80]!r}")
+    run, steps = ports.reads.run(run_id)
+    if run is None:
+        if ports.store.has_invoke(run_id):
+            return 200, {"runId": run_id, "status": "PENDING", "steps": []}, {}
+        raise ApiError(404, "not_found", f"no run {run_id!r}")
+    out_steps = []
+    for item in sorted(steps, key=lambda s: str(s.get("sk"))):
+        step = {"index": int(str(item["sk"]).split("#", 1)[1])}
+        step.update({k: v for k, v in item.items() if k not in ("pk", "sk", "expiresAt")})
+        out_steps.append(step)
+    body = {"runId": run_id, "status": run.get("status", "PENDING"), "steps": out_steps}
+    for k in ("createdAt", "updatedAt", "reason", "recipient"):
+        if k in run:
+            body[k] = run[k]
+    return 200, body, {}
+
+
+def _encode_next(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":"), default=str).encode()).decode().rstrip("=")
+
+
+def _bad_next() -> ApiError:
+    return ApiError(422, "validation_error", "query is invalid: next",
+                    [{"field": "next", "message": "not a pagination token from this API", "type": "value_error"}])
+
+
+def _decode_next(token: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        key = json.loads(raw)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, dict) or not key or not all(
+            isinstance(k, str) and isinstance(v, (str, int)) and not isinstance(v, bool) for k, v in key.items()):
+        raise _bad_next()
+    return key
+
+
+def list_messages(query: dict[str, str], ports: ApiPorts) -> Reply:
+    """``GET /messages?recipient=&status=&limit=&next=`` → ``{"items": [...], "next"?}`` newest first."""
+    details: list[dict[str, str]] = []
+    recipient = query.get("recipient") or None
+    status = query.get("status") or None
+    if recipient is None and status is None:
+        details.append({"field": "recipient", "message": "give recipient or status (or both)", "type": "missing"})
+    if recipient is not None and len(recipient) > 320:
+        details.append({"field": "recipient", "message": "at most 320 characters", "type": "string_too_long"})
+    if status is not None and status not in MessageStatus.__members__:
+        details.append({"field": "status", "message": f"one of {', '.join(MessageStatus.__members__)}", "type": "enum"})
+    limit = 50
+    if "limit" in query:
+        raw = query["limit"]
+        if not raw.isdigit() or not 1 <= int(raw) <= 100:
+            details.append({"field": "limit", "message": "an integer from 1 to 100", "type": "int_range"})
+        else:
+            limit = int(raw)
+    start = None
+    if query.get("next"):
+        try:
+            start = _decode_next(query["next"])
+            # a token continues the same query: it must carry exactly that index's key, same partition
+            index_attr, value = ("recipient", recipient) if recipient is not None else ("status", status)
+            if set(start) != {"pk", "sk", index_attr, "updatedAt"} or start.get(index_attr) != value:
+                raise _bad_next()
+        except ApiError as exc:
+            details += exc.details or []
+    if details:
+        raise ApiError(422, "validation_error",
+                       "query is invalid: " + ", ".join(dict.fromkeys(d["field"] for d in details)), details)
+    items, last = ports.reads.messages(recipient=recipient, status=status, limit=limit, start=start)
+    out: dict[str, Any] = {"items": [{k: v for k, v in i.items() if k not in ("pk", "sk")} for i in items]}
+    if last:
+        out["next"] = _encode_next(last)
+    return 200, out, {}

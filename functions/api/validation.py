@@ -1,0 +1,59 @@
+"""Body validation with pydantic; every bad field becomes one entry of the error's ``details``.
+
+Imports pydantic and the schemas, so the handler imports this module only on the POST paths.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from functions.api.http import ApiError
+
+__all__ = ["validate_send", "validate_invoke", "details_of"]
+
+
+def details_of(exc: Any) -> list[dict[str, str]]:
+    """pydantic ``ValidationError`` → ``[{"field": "message.to.0.email", "message": ..., "type": ...}]``.
+
+    Union/validator wrapper names in ``loc`` are dropped so the field is the path a client wrote.
+    The input value is never echoed back (it may be huge or hostile).
+    """
+    out: list[dict[str, str]] = []
+    for err in exc.errors(include_url=False, include_input=False, include_context=False):
+        parts = [str(p) for p in err.get("loc", ()) if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))]
+        msg = str(err.get("msg", "invalid"))
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        out.append({"field": ".".join(parts) or "(body)", "message": msg, "type": str(err.get("type", ""))})
+    return out
+
+
+def _validate(model: Any, body: Any, what: str) -> Any:
+    from pydantic import ValidationError
+
+    if not isinstance(body, dict):
+        raise ApiError(422, "validation_error", f"{what} must be a JSON object",
+                       [{"field": "(body)", "message": "must be a JSON object", "type": "model_type"}])
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        details = details_of(exc)
+        fields = ", ".join(dict.fromkeys(d["field"] for d in details))
+        raise ApiError(422, "validation_error", f"{what} is invalid: {fields}", details) from None
+    except RecursionError:
+        raise ApiError(400, "malformed_json", "request body is nested too deeply") from None
+
+
+def validate_send(body: Any) -> dict[str, Any]:
+    """Validate a ``POST /send`` body; returns the normalised ``message`` dict to store."""
+    from functions.shared.send_schema import SendRequest
+
+    model = _validate(SendRequest, body, "send request")
+    return model.message.model_dump(mode="json", exclude_none=True)
+
+
+def validate_invoke(body: Any) -> dict[str, Any]:
+    """Validate a ``POST /automations/invoke`` body; returns the normalised invoke dict to store."""
+    from functions.automations.schema import InvokeRequest
+
+    model = _validate(InvokeRequest, body, "automation invoke")
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
