@@ -1,0 +1,143 @@
+"""Deploy relay's Pulumi program into the emulator: the same program, no pulumi CLI, no cloud.
+
+The program (``infra.program.build``) runs under Pulumi's mocks. Our :class:`EmulatorMocks` answers
+each ``new_resource`` by creating (or updating) the resource in the emulator with boto3 and handing
+back the real ids, ARNs and URLs, so the program's outputs — and the ``/relay/<stage>/outputs`` SSM
+parameter the program writes itself — name resources that exist.
+
+Pulumi's Python runtime keeps its settings per process and runs its own event loop, so each deploy
+runs on a fresh thread (which gets a fresh loop) and deploys are serialised.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+import pulumi
+
+from relay.local.emulated_resources import EmulatedResources
+
+__all__ = ["deploy", "EmulatorMocks", "DeployError"]
+
+log = logging.getLogger(__name__)
+
+_deploy_lock = threading.Lock()
+
+
+class DeployError(RuntimeError):
+    """The program failed under the emulator; the message names the resource when one failed."""
+
+
+class EmulatorMocks(pulumi.runtime.Mocks):
+    """Pulumi mocks whose resources are real resources in the emulator.
+
+    Parameters
+    ----------
+    resources
+        The per-type handlers bound to an emulator endpoint.
+    """
+
+    def __init__(self, resources: EmulatedResources) -> None:
+        self.resources = resources
+        self.created: list[tuple[str, str, str]] = []   # (type, logical name, id) in creation order
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        if not args.custom:
+            # component resources only group children; nothing exists for them in AWS
+            return f"{args.name}", {}
+        try:
+            rid, state = self.resources.create(args.typ, args.name, dict(args.inputs))
+        except Exception as exc:
+            msg = f"{args.typ} {args.name}: {type(exc).__name__}: {exc}"
+            with self._lock:
+                self.errors.append(msg)
+            log.error("local deploy failed at %s", msg)
+            raise
+        with self._lock:
+            self.created.append((args.typ, args.name, rid))
+        log.debug("local deploy: %s %s -> %s", args.typ, args.name, rid)
+        return rid, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        return self.resources.call(args.token, dict(args.args))
+
+
+def _run_program(mocks: EmulatorMocks, stage: str, cfg: Any) -> dict[str, Any]:
+    """Run ``build(cfg)`` under ``mocks`` and return its outputs resolved (in this thread's loop)."""
+    from pulumi.runtime.settings import SETTINGS
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from infra.program import build
+
+    # a fresh thread has no event loop; Pulumi creates futures while registering the root stack
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    pulumi.runtime.set_mocks(mocks, project="relay", stack=stage, preview=False)
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+    resolved: dict[str, Any] = {}
+
+    def program() -> None:
+        outputs = build(cfg)
+        done = pulumi.Output.all(**outputs).apply(lambda values: resolved.update(values) or values)
+        _sync_await(done.future())
+
+    _sync_await(run_pulumi_func(program))
+    return resolved
+
+
+def deploy(stage: str, endpoint_url: str, api_url: str, region: str = "us-east-1") -> dict[str, Any]:
+    """Deploy ``Pulumi.<stage>.yaml``'s platform into the emulator at ``endpoint_url``.
+
+    Parameters
+    ----------
+    stage
+        ``local`` (default stage of ``relay up``), or ``dev``/``prod`` to rehearse their settings.
+    endpoint_url
+        The emulator (``http://127.0.0.1:4566``).
+    api_url
+        The local HTTP API's URL; the program's Function URL resolves to it (output ``api_url``).
+    region
+        Region of every resource.
+
+    Returns
+    -------
+    dict
+        The stage outputs (docs/CONTRACTS.md keys), also published by the program as the SSM
+        parameter ``/relay/<stage>/outputs``.
+
+    Raises
+    ------
+    DeployError
+        If any resource could not be created; the message names the first that failed.
+    """
+    from infra.config import load_stage_config
+
+    cfg = load_stage_config(stage)
+    resources = EmulatedResources(endpoint_url, region, api_url)
+    mocks = EmulatorMocks(resources)
+    result: dict[str, Any] = {}
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.update(_run_program(mocks, stage, cfg))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(exc)
+
+    with _deploy_lock:
+        thread = threading.Thread(target=target, name=f"relay-deploy-{stage}", daemon=True)
+        thread.start()
+        thread.join()
+    if mocks.errors:
+        raise DeployError(f"local deploy of {stage!r} failed: {mocks.errors[0]}"
+                          + (f" (and {len(mocks.errors) - 1} more)" if len(mocks.errors) > 1 else ""))
+    if failure:
+        raise DeployError(f"local deploy of {stage!r} failed: {failure[0]}") from failure[0]
+    if resources.unmapped:
+        log.warning("local deploy: no emulator mapping for %s", sorted(set(resources.unmapped)))
+    return result
