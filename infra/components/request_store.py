@@ -49,11 +49,15 @@ class RequestStore(pulumi.ComponentResource):
             policy=self.bucket.arn.apply(lambda arn: json.dumps(policies.tls_only_bucket_policy(arn))),
             # S3 rejects policies while the public access block is being applied
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_block]))
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning", bucket=self.bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled" if args.versioning else "Suspended"),
-            opts=child)
+        # Only stages that want versioning get the resource: "Suspended" on a new bucket would turn
+        # versioning machinery on, and "Disabled" cannot be set once it ever was. Deleting the resource
+        # later (versioning: false) suspends versioning, which is what AWS allows.
+        lifecycle_after: list[pulumi.Resource] = []
+        if args.versioning:
+            lifecycle_after.append(aws.s3.BucketVersioning(
+                f"{name}-versioning", bucket=self.bucket.id,
+                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+                opts=child))
         rules = [
             aws.s3.BucketLifecycleConfigurationRuleArgs(
                 id=f"expire-{prefix.rstrip('/')}", status="Enabled",
@@ -72,7 +76,7 @@ class RequestStore(pulumi.ComponentResource):
                 days_after_initiation=1)))
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=self.bucket.id, rules=rules,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=lifecycle_after))
 
         self.bucket_name = self.bucket.bucket
         self.bucket_arn = self.bucket.arn
