@@ -6,7 +6,7 @@ import os
 from urllib.parse import unquote_plus
 
 from tests.local.handlers import recorder
-from tests.local.handlers.fixtures import TEST_ENV, aws, plane_factory, wait_for  # noqa: F401 - fixtures
+from tests.local.handlers.fixtures import TEST_ENV, aws, emulator, plane_factory, wait_for  # noqa: F401 - fixtures
 
 KEY = "send/a b+ü.json"
 

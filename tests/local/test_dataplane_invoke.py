@@ -9,7 +9,7 @@ import pytest
 from relay.local.dataplane import EnvironmentConflictError, FunctionError
 from relay.local.dataplane.invoker import HandlerImportError, load_handler
 from tests.local.handlers import recorder
-from tests.local.handlers.fixtures import aws, plane_factory, wait_for  # noqa: F401 - fixtures
+from tests.local.handlers.fixtures import aws, emulator, plane_factory, wait_for  # noqa: F401 - fixtures
 
 
 def test_handler_slower_than_timeout_times_out_as_error(aws, plane_factory):

@@ -5,7 +5,7 @@ import hashlib
 import time
 
 from tests.local.handlers import recorder
-from tests.local.handlers.fixtures import aws, plane_factory, wait_for  # noqa: F401 - fixtures
+from tests.local.handlers.fixtures import aws, emulator, plane_factory, wait_for  # noqa: F401 - fixtures
 
 
 def _bodies(fn_name: str) -> list[str]:
@@ -78,7 +78,7 @@ def test_raised_error_deletes_nothing_and_poison_reaches_dlq_after_max_receive_c
 
     [dead] = aws.drain(dlq_url, 1, timeout=15)
     assert dead["Body"] == '{"v": 1, "runId": "run_x", "step": 0}'
-    time.sleep(1.5)  # one more visibility period: nothing else may arrive
+    time.sleep(1.2)  # one more visibility period: nothing else may arrive
     counts = [r["attributes"]["ApproximateReceiveCount"] for e, _ in recorder.CALLS[fn["FunctionName"]]
               for r in e["Records"]]
     assert counts == ["1", "2", "3"]

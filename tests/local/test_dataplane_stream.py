@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 from tests.local.handlers import recorder
-from tests.local.handlers.fixtures import aws, plane_factory, wait_for  # noqa: F401 - fixtures
+from tests.local.handlers.fixtures import aws, emulator, plane_factory, wait_for  # noqa: F401 - fixtures
 
 KEYS = [f"MSG#{i}" for i in range(8)]
 

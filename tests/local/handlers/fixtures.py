@@ -94,16 +94,26 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: floa
     raise AssertionError(f"condition not met within {timeout}s: {getattr(predicate, '__name__', predicate)}")
 
 
-@pytest.fixture
-def aws() -> Iterator[Aws]:
-    recorder.reset()
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
     emu = Emulator(port=0)
     emu.start()
     try:
-        yield Aws(emu)
+        yield emu
     finally:
         emu.reset()
         emu.stop()
+
+
+@pytest.fixture
+def aws(emulator: Emulator) -> Iterator[Aws]:
+    # one server per module (start/stop cost ~1 s); a reset per test so every data plane sees only its
+    # own test's functions and mappings
+    recorder.reset()
+    emulator.reset()
+    try:
+        yield Aws(emulator)
+    finally:
         recorder.reset()
 
 
