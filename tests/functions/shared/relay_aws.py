@@ -134,7 +134,7 @@ def http_event(method: str, path: str, body: Any = None, *, headers: dict[str, s
     else:
         text = _json.dumps(body)
     if base64_body and text is not None:
-        data = body if (raw and isinstance(body, bytes)) else text.encode("utf-8", "surrogateescape")
+        data = body if (raw and isinstance(body, bytes)) else text.encode("utf-8", "surrogatepass")
         text = base64.b64encode(data).decode()
     event = {
         "version": "2.0", "routeKey": "$default", "rawPath": path,
