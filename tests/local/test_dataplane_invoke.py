@@ -86,3 +86,16 @@ def test_unreserved_function_runs_async_events_concurrently(aws, plane_factory):
         plane.invoke_async(fn["FunctionName"], {"i": i})
     wait_for(lambda: len(recorder.CALLS[fn["FunctionName"]]) == 6)
     assert recorder.MAX_ACTIVE[fn["FunctionName"]] > 1
+
+
+def test_per_function_service_name_set_at_import_not_refused(aws, plane_factory):
+    import sys
+
+    fn_a = aws.function("api", env={"POWERTOOLS_SERVICE_NAME": "api"},
+                        handler="tests.local.handlers.service_name.handler")
+    aws.function("send-worker", env={"POWERTOOLS_SERVICE_NAME": "send_worker"})
+    sys.modules.pop("tests.local.handlers.service_name", None)
+    plane = plane_factory().start()  # different service names are not a conflict
+    assert plane.invoke(fn_a["FunctionName"], {}) == {"service_at_import": "api",
+                                                      "function_at_import": fn_a["FunctionName"]}
+    assert "POWERTOOLS_SERVICE_NAME" not in __import__("os").environ

@@ -23,9 +23,18 @@ from relay.local.dataplane.metrics import MetricsRecorder
 from relay.local.dataplane.registry import FunctionSpec
 
 __all__ = ["LambdaContext", "InvokeResult", "Invoker", "EnvironmentBinder", "EnvironmentConflictError",
-           "HandlerImportError", "load_handler", "REPO_ROOT"]
+           "HandlerImportError", "load_handler", "import_scoped_environment", "REPO_ROOT", "PER_FUNCTION_VARIABLES"]
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+
+# Variables that name the function itself: they differ per function by design (Powertools' service name,
+# the runtime's AWS_LAMBDA_* values), so they are not shared through os.environ. They are set only while
+# the function's handler module is imported, which is when Powertools' Logger/Tracer/Metrics read them.
+# Limitation: two functions sharing one handler module would share the first import's values.
+PER_FUNCTION_VARIABLES = frozenset({"POWERTOOLS_SERVICE_NAME", "AWS_LAMBDA_FUNCTION_NAME",
+                                    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                                    "AWS_LAMBDA_LOG_GROUP_NAME"})
+_import_lock = threading.Lock()
 
 
 class EnvironmentConflictError(ValueError):
@@ -98,6 +107,16 @@ def load_handler(handler: str) -> Callable[[Any, Any], Any]:
     return fn
 
 
+def import_scoped_environment(spec: FunctionSpec) -> dict[str, str]:
+    """The per-function variables of ``spec`` (its own plus the runtime's ``AWS_LAMBDA_*``)."""
+    scoped = {k: v for k, v in spec.environment if k in PER_FUNCTION_VARIABLES}
+    scoped.setdefault("AWS_LAMBDA_FUNCTION_NAME", spec.name)
+    scoped.setdefault("AWS_LAMBDA_FUNCTION_VERSION", spec.version)
+    scoped.setdefault("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", str(spec.memory_mb))
+    scoped.setdefault("AWS_LAMBDA_LOG_GROUP_NAME", spec.log_group_name)
+    return scoped
+
+
 class EnvironmentBinder:
     """Applies function environments to ``os.environ`` once, refusing conflicts; restores on release."""
 
@@ -115,6 +134,8 @@ class EnvironmentBinder:
                 wanted.setdefault(name, (value, "the data plane"))
             for spec in functions:
                 for name, value in spec.environment:
+                    if name in PER_FUNCTION_VARIABLES:
+                        continue  # set at import time only (see PER_FUNCTION_VARIABLES)
                     have = wanted.get(name)
                     if have is not None and have[0] != value:
                         raise EnvironmentConflictError(
@@ -235,7 +256,20 @@ class Invoker:
     def _handler(self, spec: FunctionSpec) -> Callable[[Any, Any], Any]:
         fn = self._handlers.get(spec.handler)
         if fn is None:
-            fn = self._handlers[spec.handler] = self._loader(spec.handler)
+            with _import_lock:
+                fn = self._handlers.get(spec.handler)
+                if fn is None:
+                    scoped = import_scoped_environment(spec)
+                    saved = {k: os.environ.get(k) for k in scoped}
+                    os.environ.update(scoped)
+                    try:
+                        fn = self._handlers[spec.handler] = self._loader(spec.handler)
+                    finally:
+                        for k, old in saved.items():
+                            if old is None:
+                                os.environ.pop(k, None)
+                            else:
+                                os.environ[k] = old
         return fn
 
     def _run_with_timeout(self, spec: FunctionSpec, event: Any, request_id: str) -> InvokeResult:
