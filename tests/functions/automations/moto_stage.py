@@ -112,8 +112,31 @@ def _table(ddb: Any, name: str, gsis: tuple[str, ...] = (), stream: bool = False
 
 
 @contextmanager
-def moto_stage(monkeypatch: Any, fetch_allow: str = "", max_receive: int = 3) -> Iterator[Stage]:
-    """Create a stage in moto and point the function environment (and cached clients) at it."""
+def _moto(monkeypatch: Any, server: bool) -> Iterator[str | None]:
+    if not server:
+        with mock_aws():
+            yield None
+        return
+    from moto.server import ThreadedMotoServer
+
+    srv = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    srv.start()
+    try:
+        host, port = srv.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        yield endpoint
+    finally:
+        srv.stop()
+
+
+@contextmanager
+def moto_stage(monkeypatch: Any, fetch_allow: str = "", max_receive: int = 3, server: bool = False) -> Iterator[Stage]:
+    """Create a stage in moto and point the function environment (and cached clients) at it.
+
+    ``server=True`` runs moto as a ThreadedMotoServer on a free loopback port (``AWS_ENDPOINT_URL``), as
+    the local stage does: moto 5.2's in-process mock answers DynamoDB Streams calls with 404.
+    """
     from functions.automations.bootstrap import reset_deps
     from functions.shared.aws import reset_clients
     from functions.shared.settings import reset_settings
@@ -124,9 +147,9 @@ def moto_stage(monkeypatch: Any, fetch_allow: str = "", max_receive: int = 3) ->
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     suffix = uuid.uuid4().hex[:8]
-    with mock_aws():
-        s3, sqs, ddb = (boto3.client(s, region_name=REGION) for s in ("s3", "sqs", "dynamodb"))
-        streams = boto3.client("dynamodbstreams", region_name=REGION)
+    with _moto(monkeypatch, server) as endpoint:
+        s3, sqs, ddb, streams = (boto3.client(s, region_name=REGION, endpoint_url=endpoint)
+                                 for s in ("s3", "sqs", "dynamodb", "dynamodbstreams"))
         bucket = f"relay-test-requests-{suffix}"
         s3.create_bucket(Bucket=bucket)
         dlq_url = sqs.create_queue(QueueName=f"relay-test-job-dlq-{suffix}")["QueueUrl"]
