@@ -1,7 +1,7 @@
 """Alarms to one SNS topic: DLQ depth, stream IteratorAge, oldest job, function errors."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Optional
 
 import pulumi

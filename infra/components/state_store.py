@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 
 import pulumi
-import pulumi_aws as aws
 
 from infra.components.tables import TableSettings, key_value_table
 
