@@ -78,8 +78,10 @@ class Emulator:
     port
         TCP port; ``0`` picks a free one (read :attr:`endpoint_url` after :meth:`start`).
     state_dir
-        If given, :meth:`stop` snapshots the emulated AWS state there and :meth:`start` restores it,
-        so a restart keeps DLQ contents and the request store (see :mod:`relay.local.snapshot`).
+        If given, :meth:`stop` snapshots queues with their messages (DLQ contents above all), buckets
+        with their objects and tables with their items there, and :meth:`start` restores them; the
+        rest is deployed again from the program (see :mod:`relay.local.snapshot`). Without it the
+        local stage starts empty.
     region
         Region the helpers (:meth:`client`) use.
     """
@@ -94,6 +96,8 @@ class Emulator:
         self._endpoint_url: str | None = None
         self._listeners: list[triggers.S3NotificationCallback] = []
         self._mover: Any = None
+        self.restored: dict[str, int] | None = None   # what start() restored from state_dir
+        self.saved: dict[str, int] | None = None      # what stop() wrote to state_dir
 
     # ---- lifecycle ----------------------------------------------------------------------------
     def start(self) -> str:
@@ -103,12 +107,6 @@ class Emulator:
         triggers.install()
         # werkzeug logs every request at INFO; the local stage serves thousands per second
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        if self.state_dir is not None:
-            from relay.local import snapshot
-
-            restored = snapshot.restore(self.state_dir)
-            if restored:
-                log.info("restored emulator state from %s", self.state_dir)
         from relay.local.message_move import MessageMoveService
 
         self._mover = MessageMoveService()
@@ -119,6 +117,11 @@ class Emulator:
             self._server = None
             raise
         self._endpoint_url = f"http://{host}:{port}"
+        if self.state_dir is not None:
+            from relay.local import snapshot
+
+            # before any listener is registered: restoring objects must not fire notifications
+            self.restored = snapshot.restore(self.state_dir, self.client)
         for cb in self._listeners:
             triggers.add_s3_listener(cb)
         return self._endpoint_url
@@ -131,12 +134,15 @@ class Emulator:
             triggers.remove_s3_listener(cb)
         if self._mover is not None:
             self._mover.shutdown()
-        self._server.stop()
-        self._server = None
-        if self.state_dir is not None:
-            from relay.local import snapshot
+        try:
+            if self.state_dir is not None:
+                from relay.local import snapshot
 
-            snapshot.save(self.state_dir)
+                # while the server still answers: the snapshot reads S3 and DynamoDB through their APIs
+                self.saved = snapshot.save(self.state_dir, self.client)
+        finally:
+            self._server.stop()
+            self._server = None
 
     def __enter__(self) -> "Emulator":
         self.start()

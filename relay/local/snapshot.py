@@ -1,12 +1,255 @@
-"""Emulator state snapshot (placeholder)."""
+"""Keep what users care about across a restart of the local stage.
+
+moto keeps everything in memory, and pickling its backends is fragile (locks, caches, temp files).
+Instead the emulator writes a small, explicit snapshot when it stops and loads it when it starts:
+
+* **SQS**: every queue (name and attributes) with every message — visible or in flight — keeping body,
+  message attributes, receive count and the queue a dead-lettered message came from (so a redrive
+  after the restart still sends each message home). DLQ contents survive; in-flight messages come back
+  visible, as they would after their visibility timeout.
+* **S3**: every bucket and object (body, content type, user metadata) — the request store and outbox.
+* **DynamoDB**: every table (keys, attributes, GSIs) and item — runs, message log, audit.
+
+What is *not* kept: functions, mappings, alarms, parameters… — ``relay up`` deploys those again from
+the program, which converges on the restored queues, buckets and tables. Restored buckets carry no
+notifications and restored tables no stream until the deploy adds them, so restoring never replays
+old events through the pipelines.
+
+Restoring fills only queues, buckets and tables that do not exist: a restart inside one process
+(tests) finds moto's newer in-memory state and keeps it.
+
+Layout: ``<state_dir>/snapshot.json`` plus ``<state_dir>/blobs/<sha256>`` for object bodies; written
+to a temporary name and renamed, so a crash mid-save keeps the previous snapshot.
+"""
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
 from pathlib import Path
+from typing import Any, Callable
+
+from relay.local.moto_sqs import ORIGIN_ATTR
+
+__all__ = ["save", "restore", "SNAPSHOT_FILE", "SnapshotSummary"]
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_FILE = "snapshot.json"
+_VERSION = 1
+# queue attributes CreateQueue accepts (the rest are computed by SQS)
+_QUEUE_ATTRS = ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
+                "VisibilityTimeout", "RedrivePolicy", "RedriveAllowPolicy", "SqsManagedSseEnabled", "FifoQueue",
+                "ContentBasedDeduplication", "Policy")
+
+ClientFactory = Callable[[str], Any]
+SnapshotSummary = dict[str, int]
 
 
-def save(state_dir: Path) -> None:
-    return None
+# ---- save --------------------------------------------------------------------------------------
+def save(state_dir: Path | str, client: ClientFactory) -> SnapshotSummary:
+    """Write the snapshot of the running emulator (``client(service)`` → boto3 client to it)."""
+    state_dir = Path(state_dir)
+    tmp = state_dir.with_name(state_dir.name + ".saving")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    (tmp / "blobs").mkdir(parents=True)
+    doc = {"version": _VERSION, "savedAt": time.time(), "queues": _save_queues(),
+           "buckets": _save_buckets(client("s3"), tmp / "blobs"), "tables": _save_tables(client("dynamodb"))}
+    (tmp / SNAPSHOT_FILE).write_text(json.dumps(doc))
+    old = state_dir.with_name(state_dir.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if state_dir.exists():
+        os.replace(state_dir, old)
+    os.replace(tmp, state_dir)
+    if old.exists():
+        shutil.rmtree(old)
+    summary = _summary(doc)
+    log.info("saved local stage state to %s: %s", state_dir, summary)
+    return summary
 
 
-def restore(state_dir: Path) -> bool:
-    return False
+def _save_queues() -> list[dict]:
+    # Read moto's backend directly: the API cannot see in-flight messages without disturbing them,
+    # nor the origin of a dead-lettered message.
+    from moto.sqs.models import sqs_backends
+
+    out = []
+    for account, regions in list(sqs_backends.items()):
+        for region, backend in list(regions.items()):
+            for queue in list(backend.queues.values()):
+                attrs = {k: str(v) for k, v in queue.attributes.items()
+                         if k in _QUEUE_ATTRS and v not in (None, "")}
+                if isinstance(queue.redrive_policy, dict) and queue.redrive_policy:
+                    attrs["RedrivePolicy"] = json.dumps(queue.redrive_policy)
+                messages = [{
+                    "body": m.body, "attributes": m.message_attributes or {},
+                    "receiveCount": m.approximate_receive_count, "sentTimestamp": m.sent_timestamp,
+                    "origin": getattr(m, ORIGIN_ATTR, None), "groupId": m.group_id,
+                    "deduplicationId": m.deduplication_id,
+                } for m in list(queue._messages)]
+                out.append({"account": account, "region": region, "name": queue.name, "attributes": attrs,
+                            "tags": dict(getattr(queue, "tags", {}) or {}), "messages": messages})
+    return out
+
+
+def _save_buckets(s3: Any, blobs: Path) -> list[dict]:
+    out = []
+    for b in s3.list_buckets().get("Buckets", []):
+        objects = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=b["Name"]):
+            for o in page.get("Contents", []):
+                obj = s3.get_object(Bucket=b["Name"], Key=o["Key"])
+                body = obj["Body"].read()
+                digest = hashlib.sha256(body).hexdigest()
+                path = blobs / digest
+                if not path.exists():
+                    path.write_bytes(body)
+                objects.append({"key": o["Key"], "blob": digest, "contentType": obj.get("ContentType"),
+                                "metadata": obj.get("Metadata") or {}})
+        out.append({"name": b["Name"], "objects": objects})
+    return out
+
+
+def _save_tables(ddb: Any) -> list[dict]:
+    out = []
+    for name in _all_tables(ddb):
+        t = ddb.describe_table(TableName=name)["Table"]
+        items = []
+        for page in ddb.get_paginator("scan").paginate(TableName=name):
+            items.extend(page.get("Items", []))
+        out.append({
+            "name": name, "keySchema": t["KeySchema"], "attributes": t["AttributeDefinitions"],
+            "billingMode": (t.get("BillingModeSummary") or {}).get("BillingMode", "PAY_PER_REQUEST"),
+            "gsis": [{"IndexName": g["IndexName"], "KeySchema": g["KeySchema"], "Projection": g["Projection"]}
+                     for g in t.get("GlobalSecondaryIndexes", [])],
+            "items": [_b64_binary(i) for i in items],
+        })
+    return out
+
+
+def _all_tables(ddb: Any) -> list[str]:
+    names: list[str] = []
+    for page in ddb.get_paginator("list_tables").paginate():
+        names.extend(page.get("TableNames", []))
+    return names
+
+
+def _b64_binary(value: Any) -> Any:
+    """DynamoDB JSON with ``B``/``BS`` bytes made JSON-safe."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k == "B" and isinstance(v, (bytes, bytearray)):
+                out[k] = {"$b64": base64.b64encode(bytes(v)).decode()}
+            elif k == "BS" and isinstance(v, list):
+                out[k] = [{"$b64": base64.b64encode(bytes(x)).decode()} for x in v]
+            else:
+                out[k] = _b64_binary(v)
+        return out
+    if isinstance(value, list):
+        return [_b64_binary(v) for v in value]
+    return value
+
+
+def _unb64_binary(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$b64"}:
+            return base64.b64decode(value["$b64"])
+        return {k: _unb64_binary(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unb64_binary(v) for v in value]
+    return value
+
+
+# ---- restore -----------------------------------------------------------------------------------
+def restore(state_dir: Path | str, client: ClientFactory) -> SnapshotSummary | None:
+    """Load ``<state_dir>/snapshot.json`` into the running emulator; ``None`` if there is none."""
+    state_dir = Path(state_dir)
+    path = state_dir / SNAPSHOT_FILE
+    if not path.exists():
+        return None
+    doc = json.loads(path.read_text())
+    if doc.get("version") != _VERSION:
+        log.warning("ignoring local stage snapshot %s: version %s, expected %s", path, doc.get("version"), _VERSION)
+        return None
+    summary = _summary({"queues": _restore_queues(doc.get("queues", []), client("sqs")),
+                        "buckets": _restore_buckets(doc.get("buckets", []), client("s3"), state_dir / "blobs"),
+                        "tables": _restore_tables(doc.get("tables", []), client("dynamodb"))})
+    log.info("restored local stage state from %s: %s", state_dir, summary)
+    return summary
+
+
+def _restore_queues(queues: list[dict], sqs: Any) -> list[dict]:
+    from moto.sqs.models import sqs_backends
+
+    # only into queues that do not exist yet: in the same process moto still holds the newer state
+    missing = [q for q in queues if q["name"] not in sqs_backends[q["account"]][q["region"]].queues]
+    # DLQs first: a queue's RedrivePolicy must name a queue that exists
+    ordered = sorted(missing, key=lambda q: "RedrivePolicy" in q["attributes"])
+    for q in ordered:
+        sqs.create_queue(QueueName=q["name"], Attributes=q["attributes"], tags=q.get("tags") or {})
+    for q in ordered:
+        backend = sqs_backends[q["account"]][q["region"]]
+        for m in q["messages"]:
+            message = backend.send_message(q["name"], m["body"], message_attributes=m["attributes"] or None,
+                                           group_id=m.get("groupId"), deduplication_id=m.get("deduplicationId"))
+            message.approximate_receive_count = int(m.get("receiveCount") or 0)
+            if m.get("sentTimestamp"):
+                message.sent_timestamp = m["sentTimestamp"]
+            if m.get("origin"):
+                setattr(message, ORIGIN_ATTR, m["origin"])
+    return ordered
+
+
+def _restore_buckets(buckets: list[dict], s3: Any, blobs: Path) -> list[dict]:
+    region = s3.meta.region_name
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    done = []
+    for b in buckets:
+        if b["name"] in existing:
+            continue
+        done.append(b)
+        kw: dict[str, Any] = {}
+        if region != "us-east-1":
+            kw["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(Bucket=b["name"], **kw)
+        for o in b["objects"]:
+            extra: dict[str, Any] = {"Metadata": o.get("metadata") or {}}
+            if o.get("contentType"):
+                extra["ContentType"] = o["contentType"]
+            s3.put_object(Bucket=b["name"], Key=o["key"], Body=(blobs / o["blob"]).read_bytes(), **extra)
+    return done
+
+
+def _restore_tables(tables: list[dict], ddb: Any) -> list[dict]:
+    existing = set(_all_tables(ddb))
+    done = []
+    for t in tables:
+        if t["name"] in existing:
+            continue
+        done.append(t)
+        kw: dict[str, Any] = {"TableName": t["name"], "KeySchema": t["keySchema"],
+                              "AttributeDefinitions": t["attributes"], "BillingMode": "PAY_PER_REQUEST"}
+        if t.get("gsis"):
+            kw["GlobalSecondaryIndexes"] = t["gsis"]
+        ddb.create_table(**kw)
+        items = [_unb64_binary(i) for i in t["items"]]
+        for start in range(0, len(items), 25):
+            batch = [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]
+            pending = {t["name"]: batch}
+            while pending:
+                pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    return done
+
+
+def _summary(doc: dict) -> SnapshotSummary:
+    return {"queues": len(doc.get("queues", [])),
+            "messages": sum(len(q["messages"]) for q in doc.get("queues", [])),
+            "objects": sum(len(b["objects"]) for b in doc.get("buckets", [])),
+            "items": sum(len(t["items"]) for t in doc.get("tables", []))}
