@@ -25,17 +25,21 @@ from relay.local.dataplane.metrics import MetricsRecorder
 from relay.local.dataplane.records import stream_event_record, stream_failure_record
 from relay.local.dataplane.registry import FunctionSpec, MappingSpec
 
-__all__ = ["StreamMappingRunner", "ShardProcessor", "lane_of", "first_failed_index"]
+__all__ = ["StreamMappingRunner", "ShardProcessor", "lane_of", "key_hash", "first_failed_index"]
 
 log = logging.getLogger(__name__)
 
 READ_LIMIT = 1000
 
 
+def key_hash(partition_key: Any) -> int:
+    """Stable hash of a partition key value (crc32 of its JSON; Python's ``hash`` is salted per process)."""
+    return zlib.crc32(json.dumps(partition_key, sort_keys=True, separators=(",", ":")).encode())
+
+
 def lane_of(partition_key: Any, factor: int) -> int:
-    """Lane (0..factor-1) of a partition key value; stable across processes (crc32, not ``hash``)."""
-    blob = json.dumps(partition_key, sort_keys=True, separators=(",", ":")).encode()
-    return zlib.crc32(blob) % max(1, factor)
+    """Lane (0..factor-1) of a partition key value."""
+    return key_hash(partition_key) % max(1, factor)
 
 
 def first_failed_index(payload: Any, seqs: list[str]) -> int | None:
@@ -62,7 +66,7 @@ def first_failed_index(payload: Any, seqs: list[str]) -> int | None:
 @dataclass
 class _Entry:
     seq: int
-    key: Any
+    key_hash: int
     record: dict
     read_at: float
 
@@ -124,7 +128,7 @@ class ShardProcessor:
                 rec = stream_event_record(raw, m.source_arn, self._runner.region)
                 seq = rec["dynamodb"]["SequenceNumber"]
                 key = rec["dynamodb"].get("Keys", {}).get(self._hash_key)
-                self._pending.append(_Entry(int(seq), key, rec, now))
+                self._pending.append(_Entry(int(seq), key_hash(key), rec, now))
                 # registered in read (= sequence) order, so the done prefix is the checkpoint
                 self._inflight[int(seq)] = False
                 self._last_read = seq
@@ -157,17 +161,17 @@ class ShardProcessor:
                     return 0  # drain the lanes first: a key must never run in two lanes at once
                 self.factor = m.parallelization_factor
             now = time.monotonic()
-            for lane in range(self.factor):
-                if lane in self._busy:
-                    continue
-                mine = [e for e in self._pending if lane_of(e.key, self.factor) == lane]
-                if not mine:
-                    continue
+            by_lane: dict[int, list[_Entry]] = {}
+            for e in self._pending:
+                lane = e.key_hash % self.factor
+                if lane not in self._busy:
+                    by_lane.setdefault(lane, []).append(e)
+            taken: set[int] = set()
+            for lane, mine in sorted(by_lane.items()):
                 if len(mine) < m.batch_size and now - mine[0].read_at < m.batching_window_s:
                     continue
                 batch = mine[:m.batch_size]
-                taken = {id(e) for e in batch}
-                self._pending = [e for e in self._pending if id(e) not in taken]
+                taken.update(e.seq for e in batch)
                 self._busy.add(lane)
                 self.max_concurrent_batches = max(self.max_concurrent_batches, len(self._busy))
                 t = threading.Thread(target=self._run_lane, args=(lane, batch), daemon=True,
@@ -175,6 +179,8 @@ class ShardProcessor:
                 self._threads = [x for x in self._threads if x.is_alive()] + [t]
                 t.start()
                 started += 1
+            if taken:
+                self._pending = [e for e in self._pending if e.seq not in taken]
         return started
 
     def _run_lane(self, lane: int, batch: list[_Entry]) -> None:
