@@ -113,12 +113,12 @@ def api_statements(bucket_arn: str, state_table_arn: str, message_table_arn: str
 
 def send_worker_statements(bucket_arn: str, state_table_arn: str, message_table_arn: str,
                            async_dlq_arn: str) -> list[Statement]:
-    """The send worker reads ``send/``, writes the outbox, claims deliveries and writes events.
+    """The send worker reads ``send/`` and ``templates/``, writes the outbox, claims deliveries, writes events.
 
     ``async_dlq_arn`` is its on-failure destination: Lambda sends there with the function's role.
     """
     return [
-        *_s3("Requests", bucket_arn, read=["send/", "payloads/"], write=["outbox/", "payloads/"]),
+        *_s3("Requests", bucket_arn, read=["send/", "templates/", "payloads/"], write=["outbox/", "payloads/"]),
         {"Sid": "State", "Effect": "Allow", "Action": _ITEM_READ + _ITEM_WRITE,
          "Resource": _table(state_table_arn, indexes=True)},
         {"Sid": "MessageEvents", "Effect": "Allow", "Action": _ITEM_READ + _ITEM_WRITE,

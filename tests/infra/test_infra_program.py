@@ -313,6 +313,10 @@ def test_each_function_has_own_role_with_stage_scoped_policy(stack: BuiltStack) 
     indexer = {st["Sid"]: st for st in stack.policy_of("log-indexer")["Statement"]}
     assert o["message_stream_arn"] in indexer["ReadStream"]["Resource"]
     assert indexer["OnFailureDestination"]["Resource"] == [o["stream_dlq_arn"]]
+    bucket = f"arn:aws:s3:::{o['request_bucket']}"
+    send = {st["Sid"]: st for st in stack.policy_of("send-worker")["Statement"]}
+    assert send["RequestsRead"]["Resource"] == [f"{bucket}/send/*", f"{bucket}/templates/*", f"{bucket}/payloads/*"]
+    assert send["RequestsWrite"]["Resource"] == [f"{bucket}/outbox/*", f"{bucket}/payloads/*"]
     for fn in ("send-worker", "request-worker"):
         sids = {st["Sid"]: st for st in stack.policy_of(fn)["Statement"]}
         assert sids["OnFailureDestination"]["Resource"] == [o["async_dlq_arn"]]
