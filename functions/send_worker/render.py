@@ -8,6 +8,7 @@ empty string. Every failure becomes :class:`RenderError` with a reason the messa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["RenderError", "Rendered", "render", "MAX_RENDERED_CHARS"]
@@ -39,13 +40,18 @@ def _environment() -> Any:
     return _env
 
 
+@lru_cache(maxsize=512)
+def _compile(source: str) -> Any:
+    # from_string compiles every time (only loader templates are cached): a warm worker reuses them
+    return _environment().from_string(source)
+
+
 def _render_one(name: str, source: str, context: dict[str, Any]) -> str:
     from jinja2 import TemplateError
     from jinja2.exceptions import SecurityError
 
-    env = _environment()
     try:
-        template = env.from_string(source)
+        template = _compile(source)
         out: list[str] = []
         size = 0
         # generate() lets us stop a template that expands without bound before it eats the memory
