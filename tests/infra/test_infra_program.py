@@ -326,3 +326,21 @@ def test_each_function_has_own_role_with_stage_scoped_policy(stack: BuiltStack) 
     assert not any(a.startswith("sqs:") for a in api_actions)
     assert not any(a.startswith("s3:") for st in stack.policy_of("log-indexer")["Statement"]
                    for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]))
+
+
+def test_every_handler_module_exists_and_every_setting_the_handlers_read_is_set(stacks: dict[str, BuiltStack]) -> None:
+    # GIVEN the handler paths and environments the program deploys
+    stack = stacks["dev"]
+    read = set()
+    for path in (PROJECT_ROOT / "functions").rglob("*.py"):
+        read |= set(re.findall(r'(?:env\.get|_int\(env,|os\.environ\.get)\(?\s*"([A-Z][A-Z0-9_]+)"', path.read_text()))
+    assert {"REQUEST_BUCKET", "STATE_TABLE", "JOB_QUEUE_URL"} <= read  # the scan itself works
+    for fn in FUNCTIONS:
+        f = stack.named(FUNCTION, stack.cfg.name(fn)).inputs
+        # THEN the handler module is in the packaged tree and defines lambda_handler
+        module_path = PROJECT_ROOT / (f["handler"].rsplit(".", 1)[0].replace(".", "/") + ".py")
+        assert module_path.exists(), module_path
+        assert re.search(r"^def lambda_handler\(", module_path.read_text(), re.M), module_path
+        # AND every variable any handler reads is set on it (JOB_QUEUE_URL only where jobs are enqueued)
+        missing = read - set(f["environment"]["variables"]) - ({"JOB_QUEUE_URL"} if fn == "log-indexer" else set())
+        assert not missing, f"{fn} lacks {missing}"
