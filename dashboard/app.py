@@ -7,8 +7,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import streamlit as st  # noqa: E402
 
-from dashboard import shell  # noqa: E402
-
 st.set_page_config(page_title="relay console", page_icon="📮", layout="wide")
 page = st.navigation([
     st.Page("pages/overview.py", title="Overview", icon="🩺", default=True),
@@ -18,5 +16,4 @@ page = st.navigation([
     st.Page("pages/message_log.py", title="Message log", icon="🔎"),
     st.Page("pages/audit.py", title="Audit", icon="📜"),
 ])
-shell.frame()
 page.run()

@@ -48,7 +48,7 @@ class DeadLetter:
             "age_s": round(self.age_seconds(now), 1),
             "reason": self.reason,
             "run_id": self.run_id or "",
-            "step": "" if self.step is None else self.step,
+            "step": self.step,
             "function": (self.function_arn or "").rsplit(":", 1)[-1],
             "body": self.body,
         }

@@ -34,9 +34,15 @@ def aws(region: str = "us-east-1") -> Aws:
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def stages(endpoint: str = "") -> dict[str, dict[str, Any]]:
-    """Published stages (``/relay/<stage>/outputs``)."""
+def _stages(endpoint: str) -> dict[str, dict[str, Any]]:
     return ops.discover_stages(aws().ssm)
+
+
+def stages(refresh: bool = False) -> dict[str, dict[str, Any]]:
+    """Published stages (``/relay/<stage>/outputs``) at the current endpoint; ``refresh`` re-reads SSM."""
+    if refresh:
+        _stages.clear()
+    return _stages(endpoint_url())
 
 
 @st.cache_data(ttl=10, show_spinner=False)

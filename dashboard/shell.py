@@ -31,7 +31,9 @@ def _auth_configured() -> bool:
 def frame() -> None:
     """Render the sidebar and header; stop the script when there is nothing (or nothing allowed) to show."""
     endpoint = endpoint_url()
-    published = loaders.stages(endpoint)
+    published = loaders.stages()
+    if st.session_state.get("stage") and st.session_state["stage"] not in published:
+        published = loaders.stages(refresh=True)  # a stage deployed since the list was cached
     st.sidebar.markdown("### relay on-call console")
     if not published:
         st.title("relay on-call console")
@@ -60,16 +62,22 @@ def frame() -> None:
     st.sidebar.caption(access.why)
     if _auth_configured() and not ctx.is_local:
         st.sidebar.button("Log out", on_click=st.logout)
-    if ctx.is_prod:
-        st.markdown(PROD_STYLE, unsafe_allow_html=True)
-        st.error(f"🔴 PRODUCTION — stage `{name}`: actions affect real users; each needs the stage name typed.")
-    else:
-        where = "local emulator" if ctx.is_local else f"AWS {ctx.outputs.get('region', '')}"
-        st.info(f"Stage `{name}` · {where}")
-    confirm.show_flash()
-    confirm.render_pending(ctx, access)
 
 
 def current() -> tuple[StageContext, auth.Access]:
-    """The stage and access :func:`frame` established for this run."""
-    return st.session_state[_CTX], st.session_state[_ACCESS]
+    """Every page starts here: the sidebar (:func:`frame`), the stage banner (prod is red), the last action's outcome, the pending
+    confirm dialog; returns the stage and access :func:`frame` established for this run.
+
+    Rendered by the page (not the router) so the banner is the first thing in the page's own body.
+    """
+    frame()
+    ctx, access = st.session_state[_CTX], st.session_state[_ACCESS]
+    if ctx.is_prod:
+        st.markdown(PROD_STYLE, unsafe_allow_html=True)
+        st.error(f"🔴 PRODUCTION — stage `{ctx.name}`: actions affect real users; each needs the stage name typed.")
+    else:
+        where = "local emulator" if ctx.is_local else f"AWS {ctx.outputs.get('region', '')}"
+        st.info(f"Stage `{ctx.name}` · {where}")
+    confirm.show_flash()
+    confirm.render_pending(ctx, access)
+    return ctx, access

@@ -1,0 +1,201 @@
+"""The console driven through Streamlit's AppTest against a hand-built stage in the local emulator."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.dashboard.stage_fixture import Stage, build_stage, job_body
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+PAGES = ["pages/overview.py", "pages/queues.py", "pages/dead_letters.py", "pages/streams.py",
+         "pages/message_log.py", "pages/audit.py"]
+
+
+def console(stage: Stage, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["stage"] = stage.name
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def audit_items(stage: Stage) -> list[dict[str, Any]]:
+    items = stage.client("dynamodb").query(
+        TableName=stage.outputs["audit_table"], KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": f"AUDIT#{stage.name}"}})["Items"]
+    return [{k: v.get("S") for k, v in i.items()} for i in items]
+
+
+def confirm(at: AppTest, typed: str | None = None) -> AppTest:
+    if typed is not None:
+        at.text_input(key="confirm_typed").set_value(typed)
+    at.button(key="confirm_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def factor(stage: Stage) -> int:
+    return stage.client("lambda").get_event_source_mapping(UUID=stage.outputs["log_indexer_esm_uuid"])["ParallelizationFactor"]
+
+
+# ---- every page --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_without_exception(stage: Stage, page: str) -> None:
+    stage.fill(stage.outputs["job_dlq_url"], [job_body("run_a"), "not json"])
+    at = console(stage, page)
+    assert at.title, "every page has a title"
+    assert any(f"Stage `{stage.name}`" in i.value for i in at.info), "the stage is always visible in the header"
+    assert any(stage.name in m.value for m in at.sidebar.markdown), "and in the sidebar"
+
+
+def test_overview_shows_dead_letters_amber(stage: Stage) -> None:
+    stage.fill(stage.outputs["job_dlq_url"], [job_body(f"run_{i}") for i in range(3)])
+    at = console(stage)
+    df = at.dataframe[0].value  # the selected stage comes first
+    job = df[df["DLQ"] == "job"].iloc[0]
+    assert (job["messages"], job["health"]) == (3, "🟠")
+    assert job["oldest"].startswith("≥ "), "no CloudWatch age locally: a sampled lower bound, said so"
+    assert any(s.value.startswith("🟠 " + stage.name) for s in at.subheader)
+
+
+# ---- dead letters --------------------------------------------------------------------------------------
+def test_peek_leaves_messages_in_dlq(stage: Stage) -> None:
+    dlq = stage.outputs["job_dlq_url"]
+    stage.fill(dlq, [job_body(f"run_{i}", i) for i in range(25)])
+    at = console(stage, "pages/dead_letters.py")
+    df = at.dataframe[0].value
+    assert len(df) == 25 and len(set(df["message_id"])) == 25
+    assert sorted(df["run_id"]) == sorted(f"run_{i}" for i in range(25))
+    assert stage.visible(dlq) == 25, "peeked messages are visible again at once"
+    assert next(m for m in at.metric if m.label == "Messages in job DLQ").value == "25"
+
+
+def test_redrive_selected_moves_exactly_chosen_messages(stage: Stage) -> None:
+    o = stage.outputs
+    ids = stage.fill(o["job_dlq_url"], [job_body(f"run_{i}") for i in range(10)])
+    at = console(stage, "pages/dead_letters.py")
+    chosen = ids[2:6]
+    at.multiselect(key="selected_ids").set_value(chosen).run()
+    at.button(key="btn_redrive_selected").click().run()
+    assert any("Redrive 4 message(s)" in m.value for m in at.markdown), "the dialog says what will happen"
+    confirm(at)
+    arrived = stage.drain(o["job_queue_url"])
+    assert sorted(json.loads(m["Body"])["runId"] for m in arrived) == [f"run_{i}" for i in range(2, 6)]
+    left = stage.drain(o["job_dlq_url"])
+    assert sorted(m["MessageId"] for m in left) == sorted(ids[:2] + ids[6:]), "0 lost, 0 extra"
+    assert any("4 done" in s.value for s in at.success)
+    phases = sorted(a["phase"] for a in audit_items(stage) if a["action"] == "redrive_selected")
+    assert phases == ["after", "before"]
+
+
+def test_redrive_selected_canceled_run_is_skipped_and_said(stage: Stage) -> None:
+    o = stage.outputs
+    ddb = stage.client("dynamodb")
+    ddb.put_item(TableName=o["state_table"], Item={"pk": {"S": "RUN#run_dead"}, "sk": {"S": "RUN"},
+                                                    "cancelation_token": {"S": "tok-1"}})
+    ddb.put_item(TableName=o["state_table"], Item={"pk": {"S": "TOKEN#tok-1"}, "sk": {"S": "CANCELED"}})
+    ids = stage.fill(o["job_dlq_url"], [job_body("run_dead"), job_body("run_live")])
+    at = console(stage, "pages/dead_letters.py")
+    at.checkbox(key="select_all").check().run()
+    at.button(key="btn_redrive_selected").click().run()
+    confirm(at)
+    assert [json.loads(m["Body"])["runId"] for m in stage.drain(o["job_queue_url"])] == ["run_live"]
+    assert [m["MessageId"] for m in stage.drain(o["job_dlq_url"])] == [ids[0]]
+    assert any("1 skipped" in s.value and "run_dead was canceled" in s.value for s in at.success)
+
+
+def test_delete_selected_removes_only_chosen(stage: Stage) -> None:
+    o = stage.outputs
+    ids = stage.fill(o["async_dlq_url"], ["x1", "x2", "x3"])
+    at = console(stage, "pages/dead_letters.py")
+    at.radio(key="dlq_kind").set_value("async").run()
+    at.multiselect(key="selected_ids").set_value([ids[1]]).run()
+    at.button(key="btn_delete_selected").click().run()
+    confirm(at)
+    assert sorted(m["MessageId"] for m in stage.drain(o["async_dlq_url"])) == sorted([ids[0], ids[2]])
+
+
+def test_redrive_rate_over_500_shows_error(stage: Stage) -> None:
+    stage.fill(stage.outputs["job_dlq_url"], [job_body("run_a")])
+    at = console(stage, "pages/dead_letters.py")
+    at.number_input(key="redrive_rate").set_value(501).run()
+    at.button(key="btn_redrive_all").click().run()
+    assert any("InvalidRedriveRate" in e.value and "1 to 500" in e.value for e in at.error)
+    assert "pending_action" not in at.session_state, "no dialog, nothing started"
+    assert stage.visible(stage.outputs["job_dlq_url"]) == 1
+
+
+# ---- streams -------------------------------------------------------------------------------------------
+def test_factor_change_updates_mapping_and_audits(stage: Stage) -> None:
+    at = console(stage, "pages/streams.py")
+    assert any(f"--stack {stage.name}" in c.value for c in at.code)
+    at.number_input(key="new_factor").set_value(3).run()
+    at.button(key="btn_set_factor").click().run()
+    confirm(at)
+    assert factor(stage) == 3
+    records = [a for a in audit_items(stage) if a["action"] == "set_parallelization_factor"]
+    assert sorted(r["phase"] for r in records) == ["after", "before"]
+    after = next(r for r in records if r["phase"] == "after")
+    assert after["result"] == "ok: ParallelizationFactor 1 -> 3"
+    assert json.loads(after["params"])["factor"] == 3
+    # the page now shows the drift from the stage file and the command that makes it permanent
+    assert any("pulumi config set relay:parallelizationFactor 3" in c.value for c in at.code)
+
+
+@pytest.mark.parametrize("bad", [0, 11])
+def test_factor_out_of_range_shows_error(stage: Stage, bad: int) -> None:
+    at = console(stage, "pages/streams.py")
+    at.number_input(key="new_factor").set_value(bad).run()
+    at.button(key="btn_set_factor").click().run()
+    assert any("InvalidParallelizationFactor" in e.value and "1 to 10" in e.value for e in at.error)
+    assert factor(stage) == 1
+    assert "pending_action" not in at.session_state
+
+
+def test_prod_action_without_typed_confirmation_does_nothing(emulator: Any, aws_env: str) -> None:
+    prod = build_stage(emulator.client, stage="prod")
+    at = console(prod, "pages/streams.py")
+    assert any("PRODUCTION" in e.value for e in at.error), "prod looks different"
+    at.number_input(key="new_factor").set_value(5).run()
+    at.button(key="btn_set_factor").click().run()
+    confirm(at, typed="")  # confirm without typing
+    assert any("ConfirmationMismatch" in e.value and "type the stage name `prod`" in e.value for e in at.error)
+    confirm(at, typed="dev")  # the wrong name is no better
+    assert factor(prod) == 1
+    assert audit_items(prod) == [], "a refused action never ran, so it has no audit record"
+    confirm(at, typed="prod")  # positive control: the same dialog acts once the name is typed
+    assert factor(prod) == 5
+
+
+# ---- message log & audit ---------------------------------------------------------------------------------
+def test_message_log_search_and_timeline(stage: Stage) -> None:
+    o, ddb = stage.outputs, stage.client("dynamodb")
+    base = {"messageId": {"S": "msg_1"}, "requestId": {"S": "req_1"}, "runId": {"S": "run_1"},
+            "recipient": {"S": "ada@example.com"}, "channel": {"S": "email"}}
+    ddb.put_item(TableName=o["log_table"], Item={"pk": {"S": "MSG#msg_1"}, "sk": {"S": "VIEW"}, **base,
+                                                  "status": {"S": "DELIVERED"}, "updatedAt": {"N": "2000"}})
+    for ts, status in ((1000, "ENQUEUED"), (2000, "DELIVERED")):
+        ddb.put_item(TableName=o["log_table"], Item={"pk": {"S": "MSG#msg_1"}, "sk": {"S": f"EVT#{ts:013d}#00#{status}"},
+                                                      **base, "status": {"S": status}, "ts": {"N": str(ts)}})
+    at = console(stage, "pages/message_log.py")
+    at.text_input(key="log_value").set_value("ada@example.com").run()
+    assert list(at.dataframe[0].value["messageId"]) == ["msg_1"]
+    assert list(at.dataframe[1].value["status"]) == ["ENQUEUED", "DELIVERED"]
+
+
+def test_audit_page_lists_action_records(stage: Stage) -> None:
+    at = console(stage, "pages/streams.py")
+    at.number_input(key="new_factor").set_value(2).run()
+    at.button(key="btn_set_factor").click().run()
+    confirm(at)
+    at.switch_page("pages/audit.py").run()
+    df = at.dataframe[0].value
+    assert sorted(df["phase"]) == ["after", "before"]
+    assert set(df["action"]) == {"set_parallelization_factor"}
+    assert all(a.endswith("(local)") for a in df["actor"])
