@@ -41,10 +41,10 @@ class BuiltStack:
 
 
 def run_program(stage: str, program, *, config: dict[str, str] | None = None,
-                mocks: RecordingMocks | None = None) -> tuple[RecordingMocks, dict]:
+                mocks: RecordingMocks | None = None, preview: bool = False) -> tuple[RecordingMocks, dict]:
     """Run ``program()`` (returning a dict of Outputs) under fresh mocks for ``stage``."""
     mocks = mocks or RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project="relay", stack=stage, preview=False)
+    pulumi.runtime.set_mocks(mocks, project="relay", stack=stage, preview=preview)
     pulumi.runtime.set_all_config(config or {})
     resolved: dict[str, Any] = {}
 

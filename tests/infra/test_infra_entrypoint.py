@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import runpy
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -17,7 +18,7 @@ MAIN = str(PROJECT_ROOT / "infra" / "__main__.py")
 
 
 def _run_main(stage: str, config: dict[str, str], monkeypatch: pytest.MonkeyPatch,
-              mocks: RecordingMocks | None = None):
+              mocks: RecordingMocks | None = None, preview: bool = False):
     exported: dict[str, Any] = {}
     monkeypatch.setattr(pulumi, "export", lambda key, value: exported.__setitem__(key, value))
 
@@ -25,7 +26,7 @@ def _run_main(stage: str, config: dict[str, str], monkeypatch: pytest.MonkeyPatc
         runpy.run_path(MAIN, run_name="__main__")
         return exported
 
-    mocks, resolved = run_program(stage, program, config=config, mocks=mocks)
+    mocks, resolved = run_program(stage, program, config=config, mocks=mocks, preview=preview)
     return mocks, resolved
 
 
@@ -39,6 +40,18 @@ def test_main_reads_stack_config_and_exports_contract_outputs(monkeypatch: pytes
     assert job_mapping.inputs["batchSize"] == 25  # Pulumi.prod.yaml's relay:jobBatchSize
     tables = [r for r in mocks.resources if r.type == "aws:dynamodb/table:Table"]
     assert tables and all(t.inputs["deletionProtectionEnabled"] is True for t in tables)
+
+
+def test_main_preview_from_infra_dir_packages_the_functions_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the pulumi CLI runs `main: infra/` with infra/ as the working directory
+    monkeypatch.chdir(PROJECT_ROOT / "infra")
+    mocks, exported = _run_main("dev", load_stage_config("dev").as_pulumi_values(), monkeypatch, preview=True)
+    assert list(exported) == list(OUTPUT_KEYS)
+    functions = [r for r in mocks.resources if r.type == "aws:lambda/function:Function"]
+    assert len(functions) == 5
+    for f in functions:
+        path = Path(f.inputs["code"].assets["functions"].path)
+        assert not path.is_absolute() and (path / "shared" / "settings.py").is_file()
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [
