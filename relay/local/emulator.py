@@ -9,6 +9,8 @@ Usage::
 While an emulator runs, moto never "invokes" a function by itself (see :mod:`relay.local.triggers`):
 S3 notifications go to the registered callbacks, SQS messages stay in their queue and DynamoDB stream
 records stay in their shard until the local data plane reads them through the public APIs.
+Event source mappings are checked against AWS's limits (:mod:`relay.local.esm_rules`), and SQS gains
+the message-move API (:mod:`relay.local.message_move`).
 
 moto keeps its backends per *process*: two emulators in one process share one state. Tests use
 unique names (or :meth:`Emulator.reset`).
@@ -20,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from relay.local import triggers
+from relay.local import esm_rules, triggers
 
 __all__ = ["Emulator", "DEFAULT_REGION", "DEFAULT_PORT", "LOCAL_CREDENTIALS"]
 
@@ -105,6 +107,7 @@ class Emulator:
         if self._server is not None:
             return self.endpoint_url
         triggers.install()
+        esm_rules.install()
         # werkzeug logs every request at INFO; the local stage serves thousands per second
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         from relay.local.message_move import MessageMoveService

@@ -9,6 +9,7 @@ import zipfile
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 
 from relay.local.emulator import Emulator
@@ -154,3 +155,62 @@ def test_two_starts_and_stops_are_idempotent():
     e.stop()
     e.stop()
     assert not e.running
+
+
+def _stream_mapping(emu: Emulator) -> str:
+    fn_arn = _function(emu, f"fn-{_uid()}")
+    desc = emu.client("dynamodb").create_table(
+        TableName=f"t-{_uid()}", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    return emu.client("lambda").create_event_source_mapping(
+        EventSourceArn=desc["TableDescription"]["LatestStreamArn"], FunctionName=fn_arn,
+        StartingPosition="TRIM_HORIZON", ParallelizationFactor=1)["UUID"]
+
+
+def test_update_parallelization_factor_within_1_to_10_takes(emu):
+    uuid_ = _stream_mapping(emu)
+    emu.client("lambda").update_event_source_mapping(UUID=uuid_, ParallelizationFactor=10)
+    assert emu.client("lambda").get_event_source_mapping(UUID=uuid_)["ParallelizationFactor"] == 10
+
+
+@pytest.mark.parametrize("factor,bound", [(11, "less than or equal to 10"), (0, "greater than or equal to 1")])
+def test_update_parallelization_factor_outside_1_to_10_fails_with_validation_exception(emu, factor, bound):
+    # botocore would refuse 0 before sending (its model has min 1); the AWS CLI or curl would not
+    lam = emu.client("lambda", config=Config(parameter_validation=False))
+    uuid_ = _stream_mapping(emu)
+    with pytest.raises(lam.exceptions.ClientError) as exc:
+        lam.update_event_source_mapping(UUID=uuid_, ParallelizationFactor=factor)
+    err = exc.value.response["Error"]
+    assert err["Code"] == "ValidationException"
+    assert err["Message"] == (f"1 validation error detected: Value '{factor}' at 'parallelizationFactor' "
+                              f"failed to satisfy constraint: Member must have value {bound}")
+    assert lam.get_event_source_mapping(UUID=uuid_)["ParallelizationFactor"] == 1
+
+
+def test_parallelization_factor_on_sqs_mapping_fails_with_invalid_parameter(emu):
+    lam, sqs = emu.client("lambda"), emu.client("sqs")
+    url = sqs.create_queue(QueueName=f"q-{_uid()}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    fn_arn = _function(emu, f"fn-{_uid()}")
+    with pytest.raises(lam.exceptions.ClientError) as exc:
+        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn_arn, ParallelizationFactor=2)
+    assert exc.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert "ParallelizationFactor" in exc.value.response["Error"]["Message"]
+    esm = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn_arn, BatchSize=10)
+    with pytest.raises(lam.exceptions.ClientError) as exc:
+        lam.update_event_source_mapping(UUID=esm["UUID"], BatchSize=50)  # > 10 needs a batching window
+    assert exc.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert exc.value.response["Error"]["Message"] == ("Maximum batch window in seconds must be greater than 0 "
+                                                      "if maximum batch size is greater than 10")
+    lam.update_event_source_mapping(UUID=esm["UUID"], BatchSize=50, MaximumBatchingWindowInSeconds=1)
+    assert lam.get_event_source_mapping(UUID=esm["UUID"])["BatchSize"] == 50
+
+
+def test_reset_forgets_resources_and_keeps_the_takeover(emu):
+    sqs = emu.client("sqs")
+    name = f"gone-{_uid()}"
+    sqs.create_queue(QueueName=name)
+    emu.reset()
+    assert all(name not in u for u in sqs.list_queues().get("QueueUrls", []))
+    test_sqs_event_source_mapping_does_not_consume_messages(emu)
