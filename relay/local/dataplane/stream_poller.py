@@ -89,6 +89,7 @@ class ShardProcessor:
         self._threads: list[threading.Thread] = []
         self._iterator: str | None = None
         self._last_read: str | None = None
+        self._next_read = 0.0
         self.checkpoint: str | None = None
         self.factor = runner.mapping.parallelization_factor
         self.max_concurrent_batches = 0
@@ -142,16 +143,21 @@ class ShardProcessor:
             if not m.enabled:
                 runner.stopping.wait(0.5)
                 continue
-            try:
-                if len(self._pending) < max(READ_LIMIT, 2 * m.batch_size * m.parallelization_factor):
-                    self._read(m)
-            except Exception:  # noqa: BLE001 - keep polling through emulator hiccups
-                log.exception("reading shard %s of %s failed; retrying", self.shard_id, m.source_arn)
-                self._iterator = None
+            now = time.monotonic()
+            # read ahead only while fewer than two rounds of batches are pending, and an empty shard
+            # only every poll_interval: each GetRecords costs the dispatcher time it owes the lanes
+            if len(self._pending) < 2 * m.batch_size * m.parallelization_factor and now >= self._next_read:
+                try:
+                    got = self._read(m)
+                    self._next_read = now if got else now + runner.poll_interval
+                except Exception:  # noqa: BLE001 - keep polling through emulator hiccups
+                    log.exception("reading shard %s of %s failed; retrying", self.shard_id, m.source_arn)
+                    self._iterator = None
+                    self._next_read = now + runner.poll_interval
             dispatched = self._dispatch(m)
             if not dispatched:
                 with self._cond:
-                    self._cond.wait(runner.poll_interval)
+                    self._cond.wait(max(0.005, min(runner.poll_interval, self._next_read - time.monotonic())))
 
     def _dispatch(self, m: MappingSpec) -> int:
         started = 0
