@@ -17,12 +17,16 @@ INVOKE = {"automation": {"cancelation_token": "tok-1", "steps": [{"action": "del
           "data": {"name": "Ann"}, "profile": {"email": "ann@example.com"}, "recipient": "user-1"}
 
 
-@pytest.fixture
-def stage():
+@pytest.fixture(scope="module")
+def module_stage():
     with relay_stage({"API_MAX_BODY_BYTES": "4096"}) as st:
-        handler.reset_ports()
         yield st
-        handler.reset_ports()
+
+
+@pytest.fixture
+def stage(module_stage):
+    module_stage.clear()
+    return module_stage
 
 
 def call(*args, **kw) -> tuple[int, dict, dict]:
@@ -137,12 +141,18 @@ def test_send_invalid_base64_body_is_400(stage):
     assert stored(stage, "send/") == []
 
 
-def test_deeply_nested_json_is_400_not_5xx():
-    with relay_stage({"API_MAX_BODY_BYTES": "10000000"}) as st:
-        handler.reset_ports()
+def test_deeply_nested_json_is_400_not_5xx(stage, monkeypatch):
+    from functions.shared.settings import reset_settings
+
+    monkeypatch.setenv("API_MAX_BODY_BYTES", "10000000")
+    reset_settings()
+    try:
         status, body, _ = call("POST", "/send", '{"message": ' + "[" * 200_000 + "]" * 200_000 + "}", raw=True)
-        assert status in (400, 422) and body["error"]["code"] in ("malformed_json", "validation_error")
-        assert st.keys("send/") == []
+    finally:
+        monkeypatch.setenv("API_MAX_BODY_BYTES", "4096")
+        reset_settings()
+    assert (status, body["error"]["code"], body["error"]["message"]) == (400, "malformed_json", "request body is nested too deeply")
+    assert stage.keys("send/") == []
 
 
 def test_unknown_route_is_404_and_wrong_method_is_405(stage):

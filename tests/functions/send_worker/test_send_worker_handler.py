@@ -12,10 +12,16 @@ from functions.shared.request_store import put_send_request
 from tests.functions.shared.relay_aws import relay_stage, s3_put_event
 
 
-@pytest.fixture
-def stage():
+@pytest.fixture(scope="module")
+def module_stage():
     with relay_stage() as st:
         yield st
+
+
+@pytest.fixture
+def stage(module_stage):
+    module_stage.clear()
+    return module_stage
 
 
 def send(stage, request_id: str, message: dict, source: dict | None = None) -> dict:

@@ -64,24 +64,28 @@ def test_ids_are_prefixed_sortable_and_unique():
     assert message_id("r", "k", "email") == message_id("r", "k", "email") != message_id("r", "k2", "email")
 
 
-def test_small_payload_stays_inline_large_goes_to_s3_and_back():
-    with relay_stage() as stage:
-        small = {"a": 1}
-        assert payloads.offload(small, bucket=stage.bucket, kind="run-data", payload_id="run_1") is small
-        big = {"blob": "x" * (payloads.INLINE_LIMIT + 1)}
-        ref = payloads.offload(big, bucket=stage.bucket, kind="run-data", payload_id="run_1")
-        assert ref == {"$ref": f"s3://{stage.bucket}/payloads/run-data/run_1.json"}
-        assert payloads.resolve(ref) == big
-        assert payloads.resolve(small) == small
+@pytest.fixture(scope="module")
+def stage():
+    with relay_stage() as st:
+        yield st
 
 
-def test_missing_payload_is_a_clear_retryable_error():
-    with relay_stage() as stage:
-        ref = {"$ref": f"s3://{stage.bucket}/payloads/run-data/gone.json"}
-        with pytest.raises(MissingPayload) as exc:
-            payloads.resolve(ref)
-        assert isinstance(exc.value, RetryableError)
-        assert str(exc.value) == f"payload s3://{stage.bucket}/payloads/run-data/gone.json is missing: NoSuchKey (retryable)"
+def test_small_payload_stays_inline_large_goes_to_s3_and_back(stage):
+    small = {"a": 1}
+    assert payloads.offload(small, bucket=stage.bucket, kind="run-data", payload_id="run_1") is small
+    big = {"blob": "x" * (payloads.INLINE_LIMIT + 1)}
+    ref = payloads.offload(big, bucket=stage.bucket, kind="run-data", payload_id="run_1")
+    assert ref == {"$ref": f"s3://{stage.bucket}/payloads/run-data/run_1.json"}
+    assert payloads.resolve(ref) == big
+    assert payloads.resolve(small) == small
+
+
+def test_missing_payload_is_a_clear_retryable_error(stage):
+    ref = {"$ref": f"s3://{stage.bucket}/payloads/run-data/gone.json"}
+    with pytest.raises(MissingPayload) as exc:
+        payloads.resolve(ref)
+    assert isinstance(exc.value, RetryableError)
+    assert str(exc.value) == f"payload s3://{stage.bucket}/payloads/run-data/gone.json is missing: NoSuchKey (retryable)"
 
 
 def test_parse_ref_rejects_non_s3_reference():
@@ -89,10 +93,9 @@ def test_parse_ref_rejects_non_s3_reference():
         payloads.parse_ref("http://x/y")
 
 
-def test_put_send_request_writes_contract_document():
-    with relay_stage() as stage:
-        key = put_send_request(stage.bucket, "req_X", {"to": [{"email": "a@x.io"}]}, {"runId": "run_1", "step": 3})
-        assert key == "send/req_X.json"
-        doc = json.loads(stage.s3.get_object(Bucket=stage.bucket, Key=key)["Body"].read())
-        assert set(doc) == {"requestId", "receivedAt", "message", "source"}
-        assert doc["source"] == {"runId": "run_1", "step": 3} and doc["receivedAt"].endswith("Z")
+def test_put_send_request_writes_contract_document(stage):
+    key = put_send_request(stage.bucket, "req_X", {"to": [{"email": "a@x.io"}]}, {"runId": "run_1", "step": 3})
+    assert key == "send/req_X.json"
+    doc = json.loads(stage.s3.get_object(Bucket=stage.bucket, Key=key)["Body"].read())
+    assert set(doc) == {"requestId", "receivedAt", "message", "source"}
+    assert doc["source"] == {"runId": "run_1", "step": 3} and doc["receivedAt"].endswith("Z")
