@@ -261,6 +261,7 @@ def vet(url: str, allow: Iterable[tuple[str, int]] = frozenset(), *, resolver: A
     if parts.query:
         path += "?" + parts.query
 
+    folded: IPAddress | None = None
     if numeric is not None:
         ips = [numeric]
     else:
@@ -270,6 +271,13 @@ def vet(url: str, allow: Iterable[tuple[str, int]] = frozenset(), *, resolver: A
             raise AddressRefused(f"host {host!r} is not a valid domain name") from None
         host = ascii_host
         allowed = allowed or (host, port) in allow_set
+        # IDNA folds look-alikes ("１２７.０.０.１" → "127.0.0.1"): read the folded form as a number again
+        folded = parse_numeric_host(host)
+        if folded is not None:
+            host = str(folded)
+            allowed = (host, port) in allow_set
+            ips = [folded]
+    if numeric is None and folded is None:
         resolve = resolver or socket.getaddrinfo
         try:
             infos = resolve(host, port, 0, socket.SOCK_STREAM)

@@ -55,6 +55,8 @@ REFUSED = [
     ("http://[2002:a9fe:a9fe::1]/", "6to4 embedding 169.254.169.254, link-local"),
     ("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "Teredo client embedding 127.0.0.1, loopback"),
     ("HTTP://LOCALHOST.:80/", "loopback"),
+    ("http://\uff11\uff12\uff17.\uff10.\uff10.\uff11/", "loopback"),  # fullwidth digits, folded by IDNA
+    ("http://\u24c1ocalhost/", "loopback"),  # circled l, folded to localhost
     # unspecified
     ("http://0/", "unspecified"),
     ("http://0.0.0.0/", "unspecified"),
