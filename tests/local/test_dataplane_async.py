@@ -57,7 +57,7 @@ def test_s3_event_failing_handler_retried_twice_then_on_failure_record_in_dlq(aw
         raise ValueError("template missing")
 
     recorder.BEHAVIOUR[fn["FunctionName"]] = boom
-    plane_factory().start()
+    plane = plane_factory().start()
     aws("s3").put_object(Bucket=bucket, Key="send/req_1.json", Body=b"{}")
 
     [msg] = aws.drain(dlq_url, 1)
@@ -70,6 +70,14 @@ def test_s3_event_failing_handler_retried_twice_then_on_failure_record_in_dlq(aw
     assert record["requestPayload"]["Records"][0]["s3"]["object"]["key"] == "send/req_1.json"
     assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
     assert record["responsePayload"] == {"errorMessage": "template missing", "errorType": "ValueError"}
+    plane.stop()  # flushes the metrics
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    points = aws("cloudwatch").get_metric_statistics(
+        Namespace="AWS/Lambda", MetricName="Errors", Dimensions=[{"Name": "FunctionName", "Value": fn["FunctionName"]}],
+        StartTime=now - timedelta(minutes=5), EndTime=now + timedelta(minutes=5), Period=60, Statistics=["Sum"])
+    assert sum(p["Sum"] for p in points["Datapoints"]) == 3
 
 
 def test_maximum_retry_attempts_zero_sends_after_one_attempt(aws, plane_factory):

@@ -111,3 +111,34 @@ def test_disabled_mapping_stops_polling_live(aws, plane_factory):
     assert _bodies(fn["FunctionName"]) == []
     aws("lambda").update_event_source_mapping(UUID=esm["UUID"], Enabled=True)
     wait_for(lambda: _bodies(fn["FunctionName"]) == ["while disabled"], timeout=5)
+
+
+def test_stop_finishes_in_flight_batch_deletes_it_and_joins_threads(aws, plane_factory):
+    import threading
+
+    fn = aws.function("job-worker")
+    url, arn = aws.queue("jobs", visibility=30)
+    aws("lambda").create_event_source_mapping(FunctionName=fn["FunctionName"], EventSourceArn=arn)
+    entered = threading.Event()
+
+    def slow(event, ctx):
+        entered.set()
+        time.sleep(0.5)
+
+    recorder.BEHAVIOUR[fn["FunctionName"]] = slow
+    before = {t.ident for t in threading.enumerate()}
+    plane = plane_factory(sqs_pollers=2)
+    plane.start()
+    aws("sqs").send_message(QueueUrl=url, MessageBody="in flight at stop")
+    assert entered.wait(5)
+
+    started = time.monotonic()
+    plane.stop(timeout=5)
+    assert time.monotonic() - started < 5
+    assert plane.invoker.in_flight() == 0
+    # the batch finished and was deleted: nothing comes back even after the visibility timeout
+    attrs = aws("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (attrs["ApproximateNumberOfMessages"], attrs["ApproximateNumberOfMessagesNotVisible"]) == ("0", "0")
+    leftover = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()
+                and t.name.startswith(("sqs-", "dataplane-", "async-", "lane-", "stream-"))]
+    assert leftover == []
