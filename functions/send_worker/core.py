@@ -86,10 +86,13 @@ def expand(message: dict[str, Any]) -> list[RecipientPlan]:
     recipients = [to] if isinstance(to, dict) else to
     if not isinstance(recipients, list) or not recipients:
         raise BadRequest("message.to has no recipients")
-    routing = message.get("routing") or {}
-    method = routing.get("method", "all") if isinstance(routing, dict) else "all"
-    channels = (routing.get("channels") if isinstance(routing, dict) else None) or message.get("channels") \
-        or list(DEFAULT_CHANNELS)
+    routing = message.get("routing") if isinstance(message.get("routing"), dict) else {}
+    method = routing.get("method", "all")
+    channels = routing.get("channels") or message.get("channels") or list(DEFAULT_CHANNELS)
+    if isinstance(channels, str):
+        channels = [channels]
+    if not isinstance(channels, list) or not all(isinstance(c, str) and c for c in channels):
+        raise BadRequest("message channels must be a list of channel names")
     plans: list[RecipientPlan] = []
     seen: set[str] = set()
     for r in recipients:
@@ -99,8 +102,7 @@ def expand(message: dict[str, Any]) -> list[RecipientPlan]:
         if not key or key in seen:
             continue
         seen.add(key)
-        plans.append(RecipientPlan(r, key, "single" if method == "single" else "all",
-                                   tuple(dict.fromkeys(str(c) for c in channels))))
+        plans.append(RecipientPlan(r, key, "single" if method == "single" else "all", tuple(dict.fromkeys(channels))))
     return plans
 
 
@@ -128,6 +130,7 @@ class _Request:
     _canceled: bool | None = None
     _template: Any = field(default=None)
     _template_loaded: bool = False
+    _missing: str = ""
 
     def canceled(self) -> bool:
         if self.run_id is None:
@@ -136,16 +139,19 @@ class _Request:
             self._canceled = self.ports.runs.is_canceled(self.run_id)
         return self._canceled
 
-    def template(self) -> dict[str, Any] | None:
-        """Inline content, or the named template (None when it does not exist)."""
+    def template(self) -> tuple[dict[str, Any] | None, str]:
+        """Inline content or the named template, or None and the reason it is missing."""
         if not self._template_loaded:
             content = self.message.get("content")
+            name = self.message.get("template")
             if isinstance(content, dict):
-                self._template = content
-            elif isinstance(self.message.get("template"), str):
-                self._template = self.ports.templates.get(self.message["template"])
+                self._template, self._missing = content, ""
+            elif isinstance(name, str) and name:
+                self._template, self._missing = self.ports.templates.get(name), f"template {name!r} not found"
+            else:
+                self._template, self._missing = None, "message has neither content nor a template name"
             self._template_loaded = True
-        return self._template
+        return self._template, self._missing
 
 
 def process_request(doc: dict[str, Any], ports: SendPorts) -> list[MessagePlan]:
@@ -237,13 +243,15 @@ def _decide_and_deliver(req: _Request, plan: RecipientPlan, channel: str, profil
         return settled(S.CANCELED, f"run {req.run_id} was canceled")
     if forced_reason:
         return settled(S.UNROUTABLE, forced_reason)
+    if channel not in ADDRESS_FIELD:
+        return settled(S.UNROUTABLE, f"unknown channel {channel!r}")
     address = address_for(channel, plan.recipient, profile)
     if not address:
         return settled(S.UNROUTABLE, f"recipient {plan.key} has no {ADDRESS_FIELD.get(channel, channel)} "
                                      f"for channel {channel}")
-    template = req.template()
+    template, missing = req.template()
     if template is None:
-        return settled(S.UNROUTABLE, f"template {req.message.get('template')!r} not found")
+        return settled(S.UNROUTABLE, missing)
     per_channel = (template.get("channels") or {}).get(channel) if isinstance(template.get("channels"), dict) else None
     source = {**template, **per_channel} if isinstance(per_channel, dict) else template
     data = req.message.get("data") if isinstance(req.message.get("data"), dict) else {}

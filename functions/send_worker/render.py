@@ -29,14 +29,32 @@ class Rendered:
     body: str
 
 
+MAX_POWER_EXPONENT = 1_000  # 9 ** 10**9 would pin the CPU: exponents beyond this are refused
+
+
 def _environment() -> Any:
     global _env
     if _env is None:
         from jinja2 import StrictUndefined
+        from jinja2.exceptions import SecurityError
         from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+        class _Bounded(ImmutableSandboxedEnvironment):
+            """The sandbox keeps code out; this also keeps ``'a' * 10**12`` from eating the memory."""
+
+            intercepted_binops = frozenset({"*", "**"})
+
+            def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+                if operator == "*":
+                    for seq, n in ((left, right), (right, left)):
+                        if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_RENDERED_CHARS:
+                            raise SecurityError(f"repetition result would exceed {MAX_RENDERED_CHARS} items")
+                if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_POWER_EXPONENT:
+                    raise SecurityError(f"exponent {right} is larger than {MAX_POWER_EXPONENT}")
+                return super().call_binop(context, operator, left, right)
+
         # autoescape off: providers decide the output format; the sandbox is what keeps code out
-        _env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, cache_size=256)
+        _env = _Bounded(undefined=StrictUndefined, autoescape=False, cache_size=256)
     return _env
 
 
@@ -68,7 +86,7 @@ def _render_one(name: str, source: str, context: dict[str, Any]) -> str:
     except TemplateError as exc:
         raise RenderError(f"{name}: {type(exc).__name__}: {exc}") from None
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError, OverflowError,
-            RecursionError) as exc:
+            RecursionError, MemoryError) as exc:
         raise RenderError(f"{name}: {type(exc).__name__}: {exc}") from None
 
 

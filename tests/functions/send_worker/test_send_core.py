@@ -94,6 +94,13 @@ def test_missing_named_template_is_unroutable_with_reason():
     assert (settled[0].outcome.status, settled[0].outcome.reason) == ("UNROUTABLE", "template 'welcome' not found")
 
 
+def test_unknown_channel_and_missing_content_are_unroutable_with_reason():
+    settled = process_request(doc({"to": {"email": "a@x.io"}, "channels": ["fax", "email"]}), make_ports())
+    assert [(p.channel, p.outcome.status, p.outcome.reason) for p in settled] == [
+        ("fax", "UNROUTABLE", "unknown channel 'fax'"),
+        ("email", "UNROUTABLE", "message has neither content nor a template name")]
+
+
 def test_named_template_channel_override_is_rendered():
     provider = RecordingProvider()
     templates = FakeTemplates({"welcome": {"title": "Hi", "body": "generic", "channels": {"email": {"body": "mail {{ n }}"}}}})
@@ -107,6 +114,9 @@ def test_named_template_channel_override_is_rendered():
     "{{ cycler.__init__.__globals__.os.system('touch PWNED') }}",
     "{{ self._TemplateReference__context }}",
     "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+    "{{ 'a' * 999999999999 }}",
+    "{{ [1] * 999999999999 }}",
+    "{{ 9 ** 999999999 }}",
 ])
 def test_template_injection_is_unroutable_not_executed(source, tmp_path):
     provider = RecordingProvider()
@@ -190,6 +200,10 @@ def test_duplicate_recipients_collapse_to_one_message():
     ({"requestId": "req_1"}, "document has no requestId or no message"),
     ({"requestId": "req_1", "message": {"to": []}}, "message.to has no recipients"),
     ({"requestId": "req_1", "message": {"to": ["x"]}}, "message.to holds a recipient that is not an object"),
+    ({"requestId": "req_1", "message": {"to": {"email": "a@x.io"}, "channels": 5}},
+     "message channels must be a list of channel names"),
+    ({"requestId": "req_1", "message": {"to": {"email": "a@x.io"}, "routing": {"channels": [None]}}},
+     "message channels must be a list of channel names"),
 ])
 def test_bad_document_raises_bad_request(bad, reason):
     with pytest.raises(BadRequest) as exc:

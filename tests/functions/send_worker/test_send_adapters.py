@@ -1,0 +1,71 @@
+"""The send worker's boto3 adapters on moto: the delivery claim's lease and settlement."""
+from __future__ import annotations
+
+import pytest
+
+from functions.send_worker.adapters import DynamoClaimStore, DynamoRunState, S3TemplateStore
+from functions.send_worker.ports import Outcome
+from tests.functions.shared.relay_aws import relay_stage
+
+
+@pytest.fixture(scope="module")
+def stage():
+    with relay_stage() as st:
+        yield st
+
+
+def test_claim_is_exclusive_while_leased_and_taken_over_after(stage):
+    claims = DynamoClaimStore(stage.state)
+    assert claims.acquire("msg_a", "dlv_1", now_ms=1_000, lease_ms=500).acquired
+    held = claims.acquire("msg_a", "dlv_2", now_ms=1_200, lease_ms=500)
+    assert (held.acquired, held.outcome, held.lease_until_ms) == (False, None, 1_500)
+    assert claims.acquire("msg_a", "dlv_3", now_ms=1_501, lease_ms=500).acquired  # the first one crashed
+
+
+def test_settled_claim_returns_its_outcome_forever(stage):
+    claims = DynamoClaimStore(stage.state)
+    outcome = Outcome("DELIVERED", None, "outbox", "dlv_1", ((10, 0, "ENQUEUED"), (11, 1, "SENT"), (11, 2, "DELIVERED")))
+    assert claims.acquire("msg_b", "dlv_1", now_ms=10, lease_ms=5).acquired
+    claims.finish("msg_b", "dlv_1", outcome)
+    later = claims.acquire("msg_b", "dlv_9", now_ms=10**13, lease_ms=5)
+    assert (later.acquired, later.outcome) == (False, outcome)
+
+
+def test_release_only_by_the_holder(stage):
+    claims = DynamoClaimStore(stage.state)
+    assert claims.acquire("msg_c", "dlv_1", now_ms=0, lease_ms=10**9).acquired
+    claims.release("msg_c", "dlv_other")  # not the holder: no effect, no error
+    assert not claims.acquire("msg_c", "dlv_2", now_ms=1, lease_ms=10).acquired
+    claims.release("msg_c", "dlv_1")
+    assert claims.acquire("msg_c", "dlv_2", now_ms=2, lease_ms=10).acquired
+
+
+def test_finish_by_a_delivery_that_lost_the_claim_fails(stage):
+    claims = DynamoClaimStore(stage.state)
+    claims.acquire("msg_d", "dlv_1", now_ms=0, lease_ms=1)
+    claims.acquire("msg_d", "dlv_2", now_ms=5, lease_ms=100)
+    with pytest.raises(Exception) as exc:
+        claims.finish("msg_d", "dlv_1", Outcome("DELIVERED"))
+    assert exc.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def test_run_state_cancel_by_status_or_token_and_profiles(stage):
+    import boto3
+
+    table = boto3.resource("dynamodb").Table(stage.state)
+    table.put_item(Item={"pk": "RUN#r1", "sk": "RUN", "status": "CANCELED"})
+    table.put_item(Item={"pk": "RUN#r2", "sk": "RUN", "status": "RUNNING", "cancelation_token": "t2"})
+    table.put_item(Item={"pk": "RUN#r3", "sk": "RUN", "status": "RUNNING", "cancelation_token": "t3"})
+    table.put_item(Item={"pk": "TOKEN#t2", "sk": "CANCELED", "canceledAt": "x"})
+    table.put_item(Item={"pk": "PROFILE#u1", "sk": "PROFILE", "profile": {"email": "u1@x.io"}})
+    runs = DynamoRunState(stage.state)
+    assert [runs.is_canceled(r) for r in ("r1", "r2", "r3", "r_missing")] == [True, True, False, False]
+    assert runs.profile("u1") == {"email": "u1@x.io"} and runs.profile("nobody") is None
+
+
+def test_template_store_reads_named_templates_only_inside_prefix(stage):
+    stage.s3.put_object(Bucket=stage.bucket, Key="templates/welcome.json", Body=b'{"body": "hi"}')
+    stage.s3.put_object(Bucket=stage.bucket, Key="send/secret.json", Body=b'{"body": "secret"}')
+    store = S3TemplateStore(stage.bucket)
+    assert store.get("welcome") == {"body": "hi"}
+    assert store.get("nope") is None and store.get("../send/secret") is None
