@@ -1,0 +1,445 @@
+"""Measure what one notification costs in AWS calls, on the local stage, in this process.
+
+:class:`CallCounter` wraps ``botocore.client.BaseClient._make_api_call`` (every boto3 client in the
+process goes through it, whatever session made it) and files each call under its *origin*, found by
+walking the caller's stack: ``handler`` when a module under ``functions.`` is on it (relay's Lambda
+code, billed), ``dataplane`` when ``relay.local.dataplane`` is (what Lambda itself does in AWS: event
+source mapping polls, async invokes, metrics), ``other`` for the test driver. Each call is priced in
+billing units by :mod:`relay.capacity.units`.
+
+Lambda invocations and durations come from the ``AWS/Lambda`` metrics the data plane publishes to
+CloudWatch, as an operator would read them in AWS.
+
+:func:`measure_local_stage` runs ``relay up`` in-process, sends a known number of sends and automation
+runs through the HTTP API and returns the calls-file document; :func:`calibrate_batch_duration` and
+:func:`run_stream_load` drive the messages stream → log indexer pipeline for the sizing model.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from relay.capacity import units
+
+__all__ = ["CallCounter", "Tally", "origin_of", "lambda_metrics", "flow_document", "calibrate_batch_duration",
+           "run_stream_load", "StreamLoadResult", "PacedWriter", "measure_local_stage", "SEND_REQUEST", "AUTOMATION_REQUEST"]
+
+FUNCTION_NAMES = ("api", "send_worker", "request_worker", "job_worker", "log_indexer")
+
+
+def origin_of(frame: Any, handler_prefixes: Sequence[str] = ("functions.",),
+              plane_prefixes: Sequence[str] = ("relay.local.dataplane",)) -> str:
+    """``handler`` / ``dataplane`` / ``other``: who, up the stack from ``frame``, made this AWS call."""
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name.startswith(tuple(handler_prefixes)):
+            return "handler"
+        if name.startswith(tuple(plane_prefixes)):
+            return "dataplane"
+        frame = frame.f_back
+    return "other"
+
+
+@dataclass
+class Tally:
+    """Calls and billing units of one origin."""
+
+    calls: collections.Counter = field(default_factory=collections.Counter)
+    s3_put_tier: float = 0.0
+    s3_get_tier: float = 0.0
+    sqs_requests: float = 0.0
+    sqs_messages_received: float = 0.0
+    dynamodb_wru: float = 0.0
+    dynamodb_rru: float = 0.0
+    stream_records_read: float = 0.0
+    cloudwatch_put_metric_data: float = 0.0
+
+    def copy(self) -> "Tally":
+        t = Tally(**{k: v for k, v in self.__dict__.items() if k != "calls"})
+        t.calls = collections.Counter(self.calls)
+        return t
+
+    def minus(self, earlier: "Tally") -> "Tally":
+        t = Tally(**{k: v - getattr(earlier, k) for k, v in self.__dict__.items() if k != "calls"})
+        t.calls = collections.Counter({k: v - earlier.calls.get(k, 0) for k, v in self.calls.items()
+                                       if v - earlier.calls.get(k, 0)})
+        return t
+
+
+class CallCounter:
+    """Counts every AWS API call made in this process while installed (a context manager).
+
+    Parameters
+    ----------
+    handler_prefixes, plane_prefixes
+        Module name prefixes that mark a call as a handler's or the data plane's.
+    """
+
+    def __init__(self, handler_prefixes: Sequence[str] = ("functions.",),
+                 plane_prefixes: Sequence[str] = ("relay.local.dataplane",)) -> None:
+        self.handler_prefixes = tuple(handler_prefixes)
+        self.plane_prefixes = tuple(plane_prefixes)
+        self._lock = threading.Lock()
+        self._tallies: dict[str, Tally] = collections.defaultdict(Tally)
+        self._gsis: dict[str, list[str]] = {}
+        self._internal = threading.local()
+        self._original: Callable[..., Any] | None = None
+        self.last_call = time.monotonic()
+
+    # ---- install ------------------------------------------------------------------------------
+    def install(self) -> "CallCounter":
+        import botocore.client
+
+        if self._original is not None:
+            return self
+        original = botocore.client.BaseClient._make_api_call
+        counter = self
+
+        def counted(client: Any, operation_name: str, api_params: dict) -> Any:
+            if getattr(counter._internal, "active", False):
+                return original(client, operation_name, api_params)
+            origin = origin_of(sys._getframe(1), counter.handler_prefixes, counter.plane_prefixes)
+            response, error = None, None
+            try:
+                response = original(client, operation_name, api_params)
+                return response
+            except Exception as exc:
+                error = exc
+                raise
+            finally:
+                try:
+                    counter._record(client, origin, operation_name, api_params, response, error)
+                except Exception:  # noqa: BLE001 - measuring must never break the call it measures
+                    pass
+
+        self._original = original
+        botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
+        return self
+
+    def uninstall(self) -> None:
+        import botocore.client
+
+        if self._original is not None:
+            botocore.client.BaseClient._make_api_call = self._original  # type: ignore[method-assign]
+            self._original = None
+
+    def __enter__(self) -> "CallCounter":
+        return self.install()
+
+    def __exit__(self, *exc: object) -> None:
+        self.uninstall()
+
+    # ---- reading ------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Tally]:
+        """A copy of the tallies so far, per origin."""
+        with self._lock:
+            return {k: v.copy() for k, v in self._tallies.items()}
+
+    def tally(self, origin: str) -> Tally:
+        with self._lock:
+            return self._tallies[origin].copy()
+
+    # ---- pricing one call -----------------------------------------------------------------------
+    def _gsi_keys(self, client: Any, table: str) -> list[str]:
+        if table not in self._gsis:
+            self._internal.active = True
+            try:
+                desc = client.describe_table(TableName=table)["Table"]
+                self._gsis[table] = [next(k["AttributeName"] for k in g["KeySchema"] if k["KeyType"] == "HASH")
+                                     for g in desc.get("GlobalSecondaryIndexes", [])]
+            except Exception:  # noqa: BLE001
+                self._gsis[table] = []
+            finally:
+                self._internal.active = False
+        return self._gsis[table]
+
+    def _record(self, client: Any, origin: str, op: str, params: Mapping[str, Any], response: Any,
+                error: BaseException | None) -> None:
+        service = client.meta.service_model.service_name
+        gsis: dict[str, list[str]] = {}
+        if service == "dynamodb" and op in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem",
+                                            "TransactWriteItems"):
+            tables = [params.get("TableName")] if "TableName" in params else list(params.get("RequestItems", {}))
+            tables += [p.get("TableName") for e in params.get("TransactItems", []) for p in e.values()]
+            gsis = {t: self._gsi_keys(client, t) for t in tables if t}
+        with self._lock:
+            self.last_call = time.monotonic()
+            t = self._tallies[origin]
+            t.calls[f"{service}:{op}"] += 1
+            if service == "s3":
+                tier = units.s3_tier(op)
+                if tier == "put":
+                    t.s3_put_tier += 1
+                elif tier == "get":
+                    t.s3_get_tier += 1
+            elif service == "sqs":
+                t.sqs_requests += units.sqs_requests(op, params)
+                if op == "ReceiveMessage" and response:
+                    t.sqs_messages_received += len(response.get("Messages", []))
+            elif service == "dynamodb":
+                # a failed conditional write is still billed its write units
+                t.dynamodb_wru += units.write_units(op, params, gsis)
+                t.dynamodb_rru += units.read_units(op, params, response if error is None else None) \
+                    if op in ("GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems") else 0.0
+            elif service == "dynamodbstreams" and op == "GetRecords" and response:
+                t.stream_records_read += len(response.get("Records", []))
+            elif service == "cloudwatch" and op == "PutMetricData":
+                t.cloudwatch_put_metric_data += 1
+
+
+# ---- CloudWatch AWS/Lambda --------------------------------------------------------------------------
+def lambda_metrics(cloudwatch: Any, function_name: str, start: datetime, end: datetime) -> dict[str, float]:
+    """Invocations, Duration (sum, count, mean ms) and IteratorAge (max, mean ms) of one function in a window."""
+    out: dict[str, float] = {}
+    for metric, stats in (("Invocations", ["Sum"]), ("Duration", ["Sum", "SampleCount"]),
+                          ("IteratorAge", ["Maximum", "Sum", "SampleCount"])):
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Lambda", MetricName=metric, Dimensions=[{"Name": "FunctionName", "Value": function_name}],
+            StartTime=start, EndTime=end, Period=60, Statistics=stats)["Datapoints"]
+        for s in stats:
+            values = [p[s] for p in points if s in p]
+            out[f"{metric}.{s}"] = (max(values) if s == "Maximum" else sum(values)) if values else 0.0
+    out["Duration.Mean"] = out["Duration.Sum"] / out["Duration.SampleCount"] if out["Duration.SampleCount"] else 0.0
+    out["IteratorAge.Mean"] = (out["IteratorAge.Sum"] / out["IteratorAge.SampleCount"]
+                               if out["IteratorAge.SampleCount"] else 0.0)
+    return out
+
+
+def _utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# ---- the messages stream → log indexer ----------------------------------------------------------------
+def _event_item(i: int, tag: str, now_ms: int) -> dict[str, Any]:
+    """A message event as the send worker writes it (docs/CONTRACTS.md, messages table)."""
+    mid = f"msg_{tag}{i:024x}"[:36]
+    return {"pk": {"S": f"MSG#{mid}"}, "sk": {"S": f"EVT#{now_ms:013d}#00#DELIVERED"},
+            "messageId": {"S": mid}, "requestId": {"S": f"req_{tag}{i:020d}"[:30]},
+            "recipient": {"S": f"user-{i % 50}"}, "channel": {"S": "email"}, "status": {"S": "DELIVERED"},
+            "provider": {"S": "outbox"}, "ts": {"N": str(now_ms)}, "expiresAt": {"N": str(now_ms // 1000 + 86400)}}
+
+
+def _write_events(dynamodb: Any, table: str, count: int, rate_per_s: float | None, tag: str) -> float:
+    """Write ``count`` events (25 per BatchWriteItem), paced at ``rate_per_s`` if given; returns seconds taken."""
+    t0 = time.monotonic()
+    for start in range(0, count, 25):
+        if rate_per_s:
+            due = t0 + start / rate_per_s
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        now_ms = int(time.time() * 1000)
+        batch = [{"PutRequest": {"Item": _event_item(i, tag, now_ms)}} for i in range(start, min(count, start + 25))]
+        pending = {table: batch}
+        while pending:
+            pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    return time.monotonic() - t0
+
+
+def create_shadow_table(dynamodb: Any, name: str) -> str:
+    """A table shaped like the messages table (stream NEW_IMAGE) that no mapping reads: ballast writes."""
+    dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    return name
+
+
+def add_calibration_lane(clients: Callable[[str], Any], outputs: Mapping[str, Any], suffix: str, batch_size: int,
+                         backlog: int) -> dict[str, str]:
+    """A second copy of the log-indexer pipeline, with its own table, function and mapping, and a backlog.
+
+    The function has the log indexer's code, role, memory and environment; the mapping reads a table
+    shaped like the messages table that holds ``backlog`` events, so it runs full batches of
+    ``batch_size`` for as long as the backlog lasts. Run next to a checked pipeline, it measures d(B)
+    under the very same CPU share (the emulator and every handler share this process).
+    """
+    lam, ddb = clients("lambda"), clients("dynamodb")
+    conf = lam.get_function_configuration(FunctionName=outputs["log_indexer_function"])
+    name = f"{outputs['log_indexer_function']}-{suffix}"
+    table = create_shadow_table(ddb, f"{outputs['message_table']}-{suffix}")
+    _write_events(ddb, table, backlog, None, tag=suffix)
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("placeholder.py", "")  # the data plane runs the code from this checkout
+    lam.create_function(FunctionName=name, Runtime=conf["Runtime"], Role=conf["Role"], Handler=conf["Handler"],
+                        Code={"ZipFile": buf.getvalue()}, Timeout=conf["Timeout"], MemorySize=conf["MemorySize"],
+                        Environment={"Variables": dict(conf.get("Environment", {}).get("Variables", {}))})
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    uuid = lam.create_event_source_mapping(FunctionName=name, EventSourceArn=arn, StartingPosition="TRIM_HORIZON",
+                                           BatchSize=batch_size, ParallelizationFactor=1)["UUID"]
+    return {"function": name, "table": table, "uuid": uuid, "batch_size": str(batch_size), "backlog": str(backlog)}
+
+
+class PacedWriter:
+    """Writes message events at a steady rate, to a shadow table unless a load run borrows the stream.
+
+    Every phase of a sizing run (calibration or check) then runs under the same write load on the
+    emulator, which shares the CPU with the handlers: durations measured in one phase hold in the next.
+    """
+
+    def __init__(self, dynamodb: Any, shadow_table: str, rate_per_s: float, chunk: int = 5) -> None:
+        self._ddb = dynamodb
+        self._shadow = shadow_table
+        self.rate_per_s = rate_per_s
+        self._chunk = chunk
+        self._lock = threading.Lock()
+        self._job: dict[str, Any] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="capacity-writer", daemon=True)
+        self._shadow_n = 0
+
+    def start(self) -> "PacedWriter":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def load(self, table: str, count: int, tag: str, timeout: float = 120.0) -> float:
+        """Send the next ``count`` events to ``table`` (at the writer's rate); returns the seconds it took."""
+        done = threading.Event()
+        with self._lock:
+            self._job = {"table": table, "count": count, "tag": tag, "next": 0, "done": done,
+                         "t0": time.monotonic(), "t1": None}
+        if not done.wait(timeout):
+            raise TimeoutError(f"writing {count} events took over {timeout:.0f}s")
+        return self._job_took
+
+    def _run(self) -> None:
+        interval = self._chunk / self.rate_per_s
+        due = time.monotonic()
+        while not self._stop.is_set():
+            delay = due - time.monotonic()
+            if delay > 0 and self._stop.wait(delay):
+                return
+            due += interval
+            now_ms = int(time.time() * 1000)
+            with self._lock:
+                job = self._job
+                if job is not None:
+                    lo = job["next"]
+                    hi = min(job["count"], lo + self._chunk)
+                    job["next"] = hi
+                    table = job["table"]
+                    items = [_event_item(i, job["tag"], now_ms) for i in range(lo, hi)]
+                else:
+                    table = self._shadow
+                    items = [_event_item(self._shadow_n + i, "s", now_ms) for i in range(self._chunk)]
+                    self._shadow_n += self._chunk
+            try:
+                pending = {table: [{"PutRequest": {"Item": it}} for it in items]}
+                while pending:
+                    pending = self._ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            except Exception:  # noqa: BLE001 - a failed shadow write only lightens the load
+                if job is not None:
+                    raise
+            if job is not None and job["next"] >= job["count"]:
+                with self._lock:
+                    self._job_took = time.monotonic() - job["t0"]
+                    self._job = None
+                job["done"].set()
+
+
+def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not reached within {timeout:.0f}s")
+        time.sleep(0.05)
+
+
+def _set_mapping(lam: Any, uuid: str, settle_s: float, **changes: Any) -> None:
+    lam.update_event_source_mapping(UUID=uuid, **changes)
+    time.sleep(settle_s)  # the data plane re-reads mappings every poll interval
+
+
+def calibrate_batch_duration(clients: Callable[[str], Any], outputs: Mapping[str, Any], batch_sizes: Sequence[int],
+                             records_per_size: int, settle_s: float = 1.2,
+                             timeout: float = 60.0) -> list[tuple[float, float]]:
+    """Measure d(B) for the log indexer: one backlog run per batch size, full batches.
+
+    The mapping is disabled while ``records_per_size`` events are written, so the backlog is waiting
+    when it is enabled again and every batch but the last is full. Returns ``(mean records per
+    batch, mean duration s)`` per size, from the AWS/Lambda metrics of the run.
+    """
+    lam, ddb, cw = clients("lambda"), clients("dynamodb"), clients("cloudwatch")
+    fn, uuid, table = outputs["log_indexer_function"], outputs["log_indexer_esm_uuid"], outputs["message_table"]
+    samples: list[tuple[float, float]] = []
+    for n, size in enumerate(batch_sizes):
+        _set_mapping(lam, uuid, settle_s, Enabled=False, BatchSize=size, ParallelizationFactor=1)
+        start = _utc()
+        _write_events(ddb, table, records_per_size, None, tag=f"c{n}{size}")
+        _set_mapping(lam, uuid, 0.0, Enabled=True)
+        _wait(lambda: _indexed(clients, outputs, records_per_size, f"c{n}{size}"), timeout,
+              f"calibration at batch size {size}")
+        time.sleep(settle_s)  # let the last metrics flush
+        m = lambda_metrics(cw, fn, start - timedelta(seconds=1), _utc() + timedelta(minutes=1))
+        samples.append((records_per_size / m["Invocations.Sum"], m["Duration.Mean"] / 1000.0))
+    return samples
+
+
+@dataclass(frozen=True)
+class StreamLoadResult:
+    """What one paced run of the stream pipeline measured."""
+
+    records: int
+    load_s: float
+    arrival_per_s: float
+    batch_size: int
+    factor: int
+    invocations: float
+    iterator_age_max_s: float
+    iterator_age_mean_s: float
+    duration_mean_s: float
+
+
+def run_stream_load(clients: Callable[[str], Any], outputs: Mapping[str, Any], rate_per_s: float, load_s: float,
+                    batch_size: int, factor: int, settle_s: float = 1.2, timeout: float = 90.0,
+                    writer: PacedWriter | None = None) -> StreamLoadResult:
+    """Write events at ``rate_per_s`` for ``load_s`` seconds and measure IteratorAge until they are indexed.
+
+    With a :class:`PacedWriter` the events are written by it (at its rate) and the emulator stays
+    under the same write load before, during and after the run.
+    """
+    lam, ddb, cw = clients("lambda"), clients("dynamodb"), clients("cloudwatch")
+    fn, uuid, table = outputs["log_indexer_function"], outputs["log_indexer_esm_uuid"], outputs["message_table"]
+    _set_mapping(lam, uuid, settle_s, Enabled=True, BatchSize=batch_size, ParallelizationFactor=factor)
+    count = int(rate_per_s * load_s)
+    tag = f"l{batch_size}x{factor}"
+    start = _utc()
+    if writer is not None:
+        count = int(writer.rate_per_s * load_s)
+        took = writer.load(table, count, tag)
+    else:
+        took = _write_events(ddb, table, count, rate_per_s, tag=tag)
+    _wait(lambda: _indexed(clients, outputs, count, tag), timeout, "stream load indexed")
+    time.sleep(settle_s)  # let the last metrics flush
+    m = lambda_metrics(cw, fn, start - timedelta(seconds=1), _utc() + timedelta(minutes=1))
+    return StreamLoadResult(records=count, load_s=took, arrival_per_s=count / took if took > 0 else rate_per_s,
+                            batch_size=batch_size, factor=factor, invocations=m["Invocations.Sum"],
+                            iterator_age_max_s=m["IteratorAge.Maximum"] / 1000.0,
+                            iterator_age_mean_s=m["IteratorAge.Mean"] / 1000.0,
+                            duration_mean_s=m["Duration.Mean"] / 1000.0)
+
+
+def _indexed(clients: Callable[[str], Any], outputs: Mapping[str, Any], count: int, tag: str) -> bool:
+    """Whether the views of the last 25 events written exist (each lane indexes its records in order)."""
+    keys = [{"pk": {"S": _event_item(i, tag, 0)["pk"]["S"]}, "sk": {"S": "VIEW"}}
+            for i in range(max(0, count - 25), count)]
+    if not keys:
+        return True
+    resp = clients("dynamodb").batch_get_item(RequestItems={outputs["log_table"]: {"Keys": keys}})
+    return len(resp.get("Responses", {}).get(outputs["log_table"], [])) == len(keys)

@@ -1,0 +1,132 @@
+"""The model check (issue 6): predicted IteratorAge against the local stage's log indexer under load.
+
+The local stage is deployed in-process (emulator + the Pulumi program + the data plane) and only the
+messages table → stream → log indexer pipeline is kept. d(B) is calibrated from separate runs: two
+copies of the log-indexer pipeline (same code, role, memory and environment, own tables) that chew
+through a backlog in full batches of two other sizes *while* the checked run goes on. Everything here
+shares one process and, on a shared machine, a varying CPU share; running the calibration alongside
+the check makes both see the same share, so the comparison tests the model, not the neighbours' load.
+
+The checked run writes message events at about twice what one lane drains, for a few seconds, at
+factor 1: the model predicts how far IteratorAge climbs (the last record's age when its batch starts);
+the test asserts the measured AWS/Lambda IteratorAge maximum is within 25 % of it.
+"""
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+
+import pytest
+
+from relay.capacity import measure
+from relay.capacity.model import BatchDuration, predict_stream
+
+CALIBRATE = (8, 32)   # batch sizes of the calibration pipelines
+CHECK = 16            # batch size of the checked pipeline (not one of the calibrated sizes)
+BACKLOG = 400         # events waiting in each calibration pipeline (outlasts the checked run)
+STREAM_POLL_S = 0.25  # the data plane's GetRecords interval on an idle shard (AWS: 4 per second)
+
+
+@pytest.fixture(scope="module")
+def stage() -> Iterator[dict[str, Any]]:
+    from relay.local.dataplane import DataPlane
+    from relay.local.deploy import deploy
+    from relay.local.emulator import Emulator
+    from relay.local.stage import local_aws_env
+
+    saved = dict(os.environ)
+    emu = Emulator(port=0)
+    endpoint = emu.start()
+    os.environ.update(local_aws_env(endpoint))
+    plane = None
+    try:
+        outputs = deploy("local", endpoint, "http://127.0.0.1:9", region="us-east-1")
+        lam = emu.client("lambda")
+        # measure one pipeline: the other functions (and their pollers) would only add noise
+        for fn in lam.list_functions()["Functions"]:
+            if fn["FunctionName"] != outputs["log_indexer_function"]:
+                for m in lam.list_event_source_mappings(FunctionName=fn["FunctionName"])["EventSourceMappings"]:
+                    lam.delete_event_source_mapping(UUID=m["UUID"])
+                lam.delete_function(FunctionName=fn["FunctionName"])
+        lam.update_event_source_mapping(UUID=outputs["log_indexer_esm_uuid"], BatchSize=CHECK,
+                                        ParallelizationFactor=1)
+        lanes = [measure.add_calibration_lane(emu.client, outputs, f"cal{b}", b, BACKLOG) for b in CALIBRATE]
+        plane = DataPlane(endpoint, poll_interval=0.2, stream_poll_interval=STREAM_POLL_S, metrics_interval=0.5)
+        plane.start()
+        yield {"outputs": outputs, "clients": plane.clients, "lanes": lanes}
+    finally:
+        if plane is not None:
+            plane.stop()
+        emu.reset()
+        emu.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _durations(cw: Any, lanes: list[dict[str, str]], start: datetime, end: datetime,
+               need: int = 2) -> list[tuple[float, float]] | None:
+    """(batch size, mean duration s) per calibration lane in the window; None until each ran ``need`` batches."""
+    out = []
+    for lane in lanes:
+        m = measure.lambda_metrics(cw, lane["function"], start, end)
+        if m["Duration.SampleCount"] < need:
+            return None
+        out.append((float(lane["batch_size"]), m["Duration.Mean"] / 1000.0))
+    return out
+
+
+def _wait_durations(cw: Any, lanes: list[dict[str, str]], start: datetime, timeout: float = 30.0) -> list:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = _durations(cw, lanes, start - timedelta(seconds=1), datetime.now(timezone.utc) + timedelta(seconds=1))
+        if got is not None:
+            return got
+        assert time.monotonic() < deadline, "the calibration lanes did not run two batches each"
+        time.sleep(0.25)
+
+
+def _check(stage: dict[str, Any], load_s: float, ratio: float = 2.0) -> tuple[float, float, str]:
+    clients, lanes = stage["clients"], stage["lanes"]
+    cw = clients("cloudwatch")
+    # a first look at the calibration lanes sets the load: about `ratio` x one lane's capacity
+    rough = BatchDuration.fit(_wait_durations(cw, lanes, datetime.now(timezone.utc)))
+    rate = min(200.0, max(5.0, ratio * CHECK / rough(CHECK)))
+
+    start = datetime.now(timezone.utc)
+    r = measure.run_stream_load(clients, stage["outputs"], rate, load_s, CHECK, 1, settle_s=0.0)
+    end = datetime.now(timezone.utc)
+    time.sleep(0.8)  # the last metrics of the window flush
+    samples = _durations(cw, lanes, start, end + timedelta(seconds=0.5))
+    assert samples is not None, "the calibration lanes ran fewer than two batches each during the checked run"
+    d = BatchDuration.fit(samples)
+    for lane in lanes:  # the calibration lanes must have run full batches for the whole window
+        done = measure.lambda_metrics(cw, lane["function"], start - timedelta(minutes=5), end + timedelta(minutes=1))
+        assert done["Invocations.Sum"] * int(lane["batch_size"]) < int(lane["backlog"]), f"{lane['function']} ran dry"
+
+    p = predict_stream(r.arrival_per_s, CHECK, 1, d, poll_interval_s=STREAM_POLL_S)
+    predicted = p.peak_iterator_age(r.load_s)
+    report = (f"d(B) = {d.fixed_s * 1000:.0f} ms + {d.per_record_s * 1000:.1f} ms x B; {r.records} events at "
+              f"{r.arrival_per_s:.1f}/s for {r.load_s:.1f}s, batch {CHECK}, factor 1 (lane capacity "
+              f"{p.lane_capacity_per_s:.1f}/s): IteratorAge max measured {r.iterator_age_max_s:.2f}s, "
+              f"predicted {predicted:.2f}s")
+    assert not p.stable, f"the run must overload the lane to exercise the model: {report}"
+    return predicted, r.iterator_age_max_s, report
+
+
+def test_iterator_age_prediction_within_25_percent_of_measured(stage):
+    t0 = time.monotonic()
+    predicted, measured, report = _check(stage, load_s=3.0)
+    error = abs(predicted - measured) / measured
+    print(f"\nmodel check: {report}, error {error:.0%} ({time.monotonic() - t0:.0f}s)")
+    assert measured > 1.0, report
+    assert error <= 0.25, report
+
+
+@pytest.mark.slow
+def test_iterator_age_prediction_long_mode_within_25_percent(stage):
+    predicted, measured, report = _check(stage, load_s=6.0, ratio=1.5)
+    error = abs(predicted - measured) / measured
+    print(f"\nmodel check (long): {report}, error {error:.0%}")
+    assert error <= 0.25, report
