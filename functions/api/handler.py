@@ -6,19 +6,17 @@ failure of our own is a 500 with a generic message (details go to the log, not t
 """
 from __future__ import annotations
 
-import json
-import logging
-import os
 import time
 from typing import Any
+
+from aws_lambda_powertools.logging import Logger  # the submodule: the package root pulls in far more
 
 from functions.api.http import ApiError, error_response, json_response, parse_event, parse_json_body
 from functions.api.routes import match
 
 __all__ = ["lambda_handler", "build_ports", "reset_ports"]
 
-logger = logging.getLogger("relay.api")
-logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+logger = Logger(service="api")  # structured JSON; level from LOG_LEVEL
 _ports: Any = None
 
 
@@ -74,8 +72,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _dispatch(event if isinstance(event, dict) else {})
     except ApiError as err:
         if err.status >= 500:
-            logger.error(json.dumps({"msg": "api error", "code": err.code, "message": err.message}))
+            logger.error("api error", extra={"code": err.code, "error": err.message})
         return error_response(err)
     except Exception:
-        logger.exception("unhandled error in the api")
+        logger.exception("unhandled error in the api", extra={"path": str((event or {}).get("rawPath"))[:200]})
         return error_response(ApiError(500, "internal_error", "the request could not be processed; retry later"))

@@ -5,17 +5,15 @@ retryable problems raise. Bad content is logged and dropped: retrying cannot fix
 """
 from __future__ import annotations
 
-import json
-import logging
-import os
 import time
 from typing import Any
 from urllib.parse import unquote_plus
 
+from aws_lambda_powertools.logging import Logger  # the submodule: the package root pulls in far more
+
 __all__ = ["lambda_handler", "record_handler", "build_ports"]
 
-logger = logging.getLogger("relay.send_worker")
-logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+logger = Logger(service="send-worker")  # structured JSON; level from LOG_LEVEL
 _ports: Any = None
 
 
@@ -59,24 +57,24 @@ def record_handler(record: dict[str, Any]) -> int:
     bucket = (s3.get("bucket") or {}).get("name", "")
     key = unquote_plus((s3.get("object") or {}).get("key", ""))  # S3 event keys are URL-encoded
     if not key.startswith("send/") or not key.endswith(".json"):
-        logger.warning(json.dumps({"msg": "ignored object", "bucket": bucket, "key": key}))
+        logger.warning("ignored object", extra={"bucket": bucket, "key": key})
         return 0
     # a missing object raises MissingPayload: retryable, as for every S3-first reference
     try:
         doc = resolve({"$ref": f"s3://{bucket}/{key}"})
     except ValueError as exc:  # not JSON (MissingPayload is not a ValueError: it propagates, retryable)
-        logger.error(json.dumps({"msg": "send request is not JSON", "key": key, "reason": str(exc)}))
+        logger.error("send request is not JSON", extra={"key": key, "reason": str(exc)})
         return 0
     if not isinstance(doc, dict):
-        logger.error(json.dumps({"msg": "send request is not an object", "key": key}))
+        logger.error("send request is not an object", extra={"key": key})
         return 0
     try:
         settled = process_request(doc, build_ports())
     except BadRequest as exc:
-        logger.error(json.dumps({"msg": "bad send request dropped", "key": key, "reason": str(exc)}))
+        logger.error("bad send request dropped", extra={"key": key, "reason": str(exc)})
         return 0
-    logger.info(json.dumps({"msg": "send request processed", "requestId": doc.get("requestId"),
-                            "messages": [[p.message_id, p.channel, p.outcome.status] for p in settled]}))
+    logger.info("send request processed", extra={"requestId": doc.get("requestId"),
+                            "messages": [[p.message_id, p.channel, p.outcome.status] for p in settled]})
     return len(settled)
 
 
@@ -89,7 +87,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
         try:
             settled += record_handler(record)
         except RetryableError as exc:
-            logger.warning(json.dumps({"msg": "retryable failure", "error": str(exc)}))
+            logger.warning("retryable failure", extra={"error": str(exc)})
             failure = failure or exc
     if failure is not None:
         raise failure

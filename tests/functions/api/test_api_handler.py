@@ -257,3 +257,27 @@ def test_list_messages_forged_next_token_is_422(stage):
     token = base64.urlsafe_b64encode(json.dumps({"bogus": "key"}).encode()).decode().rstrip("=")
     status, body, _ = call("GET", "/messages", query={"recipient": "ann", "next": token})
     assert (status, body["error"]["message"]) == (422, "query is invalid: next")
+
+
+def test_storage_failure_is_500_without_leaking_details(stage, monkeypatch):
+    from functions.shared.settings import reset_settings
+
+    monkeypatch.setenv("REQUEST_BUCKET", "relay-test-no-such-bucket")
+    reset_settings()
+    handler.reset_ports()
+    try:
+        status, body, _ = call("POST", "/send", SEND)
+    finally:
+        monkeypatch.setenv("REQUEST_BUCKET", stage.bucket)
+        reset_settings()
+        handler.reset_ports()
+    assert (status, body) == (500, {"error": {"code": "internal_error",
+                                              "message": "the request could not be processed; retry later"}})
+    assert stored(stage, "send/") == []
+
+
+def test_named_stage_prefix_in_raw_path_is_routed(stage):
+    event = http_event("POST", "/v1/send", SEND)
+    event["requestContext"]["stage"] = "v1"
+    resp = handler.lambda_handler(event, None)
+    assert resp["statusCode"] == 202 and len(stored(stage, "send/")) == 1
