@@ -26,7 +26,9 @@ def s3_tier(operation: str) -> str:
     """``"put"``, ``"get"`` or ``"free"``: the S3 request price tier of an operation."""
     if operation in S3_FREE:
         return "free"
-    return "put" if operation in S3_PUT_TIER else "get"
+    if operation in S3_PUT_TIER or operation.startswith(("Put", "Create", "Copy", "List", "Post", "Complete", "Upload")):
+        return "put"
+    return "get"
 
 
 def _utf8(s: str) -> int:
