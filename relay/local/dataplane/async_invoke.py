@@ -169,6 +169,8 @@ class AsyncInvoker:
         self._stopping.set()
         with self._lock:
             threads = [t for q in self._queues.values() for t in q.threads]
+            for q in self._queues.values():
+                q.queue.close()
         for t in threads:
             t.join(max(0.1, deadline - time.monotonic()))
         if left:

@@ -19,6 +19,7 @@ class DelayQueue(Generic[T]):
         self._heap: list[tuple[float, int, T]] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
+        self._closed = False
 
     def put(self, item: T, delay: float = 0.0) -> None:
         with self._cond:
@@ -29,6 +30,8 @@ class DelayQueue(Generic[T]):
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
+                if self._closed:
+                    return None
                 now = time.monotonic()
                 if self._heap and self._heap[0][0] <= now:
                     return heapq.heappop(self._heap)[2]
@@ -41,6 +44,8 @@ class DelayQueue(Generic[T]):
         with self._cond:
             return len(self._heap)
 
-    def notify_all(self) -> None:
+    def close(self) -> None:
+        """Wake every waiting ``get`` and make it (and every later one) return ``None``."""
         with self._cond:
+            self._closed = True
             self._cond.notify_all()
