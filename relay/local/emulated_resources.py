@@ -80,13 +80,16 @@ class EmulatedResources:
         self.api_url = api_url
         self.unmapped: list[str] = []
         self._clients: dict[str, Any] = {}
+        self._client_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._account: str | None = None
 
     # ---- plumbing -------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
-        # Pulumi registers resources from a thread pool: create each client once, under a lock
+        # Pulumi registers resources from a thread pool: create each client once, under its own lock
         with self._lock:
+            lock = self._client_locks.setdefault(service, threading.Lock())
+        with lock:
             if service not in self._clients:
                 import boto3
 
@@ -257,17 +260,18 @@ def _queue(r: EmulatedResources, name: str, i: dict) -> tuple[str, Outputs]:
         attrs[attr] = ("true" if v else "false") if isinstance(v, bool) else (
             v if isinstance(v, str) else json.dumps(v) if isinstance(v, (dict, list)) else str(int(v)))
     try:
+        # CreateQueue is idempotent when the attributes match: one call on a fresh or unchanged stage
+        url = sqs.create_queue(QueueName=qname, Attributes=attrs, tags=dict(i.get("tags") or {}))["QueueUrl"]
+    except ClientError as err:
+        if "QueueAlreadyExists" not in _code(err) and "QueueNameExists" not in _code(err):
+            raise
         url = sqs.get_queue_url(QueueName=qname)["QueueUrl"]
         changeable = {k: v for k, v in attrs.items() if k != "FifoQueue"}
         if changeable:
             sqs.set_queue_attributes(QueueUrl=url, Attributes=changeable)
         if i.get("tags"):
             sqs.tag_queue(QueueUrl=url, Tags=dict(i["tags"]))
-    except ClientError as err:
-        if "NonExistentQueue" not in _code(err) and "QueueDoesNotExist" not in _code(err):
-            raise
-        url = sqs.create_queue(QueueName=qname, Attributes=attrs, tags=dict(i.get("tags") or {}))["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = r.arn("sqs", qname)
     return url, {"name": qname, "url": url, "arn": arn}
 
 
@@ -290,11 +294,46 @@ def _gsi(ix: dict) -> dict:
     return {"IndexName": ix["name"], "KeySchema": ks, "Projection": projection}
 
 
+def _create_table_args(tname: str, i: dict, stream: dict | None) -> dict[str, Any]:
+    kw: dict[str, Any] = {
+        "TableName": tname,
+        "KeySchema": _key_schema(i.get("hashKey"), i.get("rangeKey")),
+        "AttributeDefinitions": [{"AttributeName": a["name"], "AttributeType": a["type"]}
+                                 for a in i.get("attributes") or []],
+        "BillingMode": i.get("billingMode") or "PROVISIONED",
+        "Tags": _tag_list(i.get("tags")),
+    }
+    if kw["BillingMode"] == "PROVISIONED":
+        kw["ProvisionedThroughput"] = {"ReadCapacityUnits": int(i.get("readCapacity") or 1),
+                                       "WriteCapacityUnits": int(i.get("writeCapacity") or 1)}
+    if i.get("globalSecondaryIndexes"):
+        kw["GlobalSecondaryIndexes"] = [_gsi(ix) for ix in i["globalSecondaryIndexes"]]
+    if stream:
+        kw["StreamSpecification"] = stream
+    if _one(i.get("serverSideEncryption")).get("enabled"):
+        kw["SSESpecification"] = {"Enabled": True, "SSEType": "KMS"}
+    if i.get("deletionProtectionEnabled"):
+        kw["DeletionProtectionEnabled"] = True
+    return kw
+
+
 def _table(r: EmulatedResources, name: str, i: dict) -> tuple[str, Outputs]:
+    """Create the table, or converge an existing one (stream, TTL, PITR, deletion protection).
+
+    GSIs and key schema of an existing table are left as they are (changing them means a migration).
+    """
     ddb = r.client("dynamodb")
     tname = i.get("name") or name
     stream = {"StreamEnabled": True, "StreamViewType": i["streamViewType"]} if i.get("streamEnabled") else None
+    ttl = _one(i.get("ttl"))
+    pitr = _one(i.get("pointInTimeRecovery"))
     try:
+        desc = ddb.create_table(**_create_table_args(tname, i, stream))["TableDescription"]
+        created = True
+    except ClientError as err:
+        if _code(err) not in ("ResourceInUseException", "TableAlreadyExistsException"):
+            raise
+        created = False
         desc = ddb.describe_table(TableName=tname)["Table"]
         current = desc.get("StreamSpecification") or {}
         wanted = stream or {"StreamEnabled": False}
@@ -303,44 +342,22 @@ def _table(r: EmulatedResources, name: str, i: dict) -> tuple[str, Outputs]:
             desc = ddb.update_table(TableName=tname, StreamSpecification=wanted)["TableDescription"]
         if "deletionProtectionEnabled" in i and bool(desc.get("DeletionProtectionEnabled")) != bool(
                 i["deletionProtectionEnabled"]):
-            ddb.update_table(TableName=tname, DeletionProtectionEnabled=bool(i["deletionProtectionEnabled"]))
-    except ClientError as err:
-        if _code(err) != "ResourceNotFoundException":
-            raise
-        kw: dict[str, Any] = {
-            "TableName": tname,
-            "KeySchema": _key_schema(i.get("hashKey"), i.get("rangeKey")),
-            "AttributeDefinitions": [{"AttributeName": a["name"], "AttributeType": a["type"]}
-                                     for a in i.get("attributes") or []],
-            "BillingMode": i.get("billingMode") or "PROVISIONED",
-            "Tags": _tag_list(i.get("tags")),
-        }
-        if kw["BillingMode"] == "PROVISIONED":
-            kw["ProvisionedThroughput"] = {"ReadCapacityUnits": int(i.get("readCapacity") or 1),
-                                           "WriteCapacityUnits": int(i.get("writeCapacity") or 1)}
-        if i.get("globalSecondaryIndexes"):
-            kw["GlobalSecondaryIndexes"] = [_gsi(ix) for ix in i["globalSecondaryIndexes"]]
-        if stream:
-            kw["StreamSpecification"] = stream
-        sse = _one(i.get("serverSideEncryption"))
-        if sse.get("enabled"):
-            kw["SSESpecification"] = {"Enabled": True, "SSEType": "KMS"}
-        if i.get("deletionProtectionEnabled"):
-            kw["DeletionProtectionEnabled"] = True
-        desc = ddb.create_table(**kw)["TableDescription"]
-    ttl = _one(i.get("ttl"))
+            desc = ddb.update_table(TableName=tname,
+                                    DeletionProtectionEnabled=bool(i["deletionProtectionEnabled"]))["TableDescription"]
     if ttl.get("attributeName"):
-        current_ttl = ddb.describe_time_to_live(TableName=tname)["TimeToLiveDescription"]
         enabled = bool(ttl.get("enabled", True))
-        if (current_ttl.get("TimeToLiveStatus") == "ENABLED") != enabled or (
-                enabled and current_ttl.get("AttributeName") != ttl["attributeName"]):
+        if created:
+            changed = enabled  # a new table has TTL off
+        else:
+            current_ttl = ddb.describe_time_to_live(TableName=tname)["TimeToLiveDescription"]
+            changed = (current_ttl.get("TimeToLiveStatus") == "ENABLED") != enabled or (
+                enabled and current_ttl.get("AttributeName") != ttl["attributeName"])
+        if changed:
             ddb.update_time_to_live(TableName=tname, TimeToLiveSpecification={
                 "AttributeName": ttl["attributeName"], "Enabled": enabled})
-    pitr = _one(i.get("pointInTimeRecovery"))
-    if "enabled" in pitr:
+    if "enabled" in pitr and (pitr["enabled"] or not created):  # a new table has PITR off
         ddb.update_continuous_backups(TableName=tname, PointInTimeRecoverySpecification={
             "PointInTimeRecoveryEnabled": bool(pitr["enabled"])})
-    desc = ddb.describe_table(TableName=tname)["Table"]
     return tname, {"name": tname, "arn": desc["TableArn"], "streamArn": desc.get("LatestStreamArn", ""),
                    "streamLabel": desc.get("LatestStreamLabel", "")}
 
@@ -351,13 +368,13 @@ def _role(r: EmulatedResources, name: str, i: dict) -> tuple[str, Outputs]:
     rname = i.get("name") or name
     assume = i["assumeRolePolicy"] if isinstance(i["assumeRolePolicy"], str) else json.dumps(i["assumeRolePolicy"])
     try:
-        role = iam.get_role(RoleName=rname)["Role"]
-        iam.update_assume_role_policy(RoleName=rname, PolicyDocument=assume)
-    except ClientError as err:
-        if _code(err) != "NoSuchEntity":
-            raise
         role = iam.create_role(RoleName=rname, AssumeRolePolicyDocument=assume, Path=i.get("path") or "/",
                                Tags=_tag_list(i.get("tags")))["Role"]
+    except ClientError as err:
+        if _code(err) != "EntityAlreadyExists":
+            raise
+        role = iam.get_role(RoleName=rname)["Role"]
+        iam.update_assume_role_policy(RoleName=rname, PolicyDocument=assume)
     return rname, {"name": rname, "arn": role["Arn"], "uniqueId": role["RoleId"]}
 
 
@@ -416,14 +433,13 @@ def _function(r: EmulatedResources, name: str, i: dict) -> tuple[str, Outputs]:
     fname = i.get("name") or name
     cfg = _function_config(i)
     try:
-        lam.get_function(FunctionName=fname)
-        fn = lam.update_function_configuration(FunctionName=fname, **cfg)
-    except ClientError as err:
-        if _code(err) != "ResourceNotFoundException":
-            raise
         fn = lam.create_function(FunctionName=fname, Code={"ZipFile": PLACEHOLDER_CODE_ZIP},
                                  Tags={k: str(v) for k, v in (i.get("tags") or {}).items()},
                                  Publish=bool(i.get("publish")), **cfg)
+    except ClientError as err:
+        if _code(err) != "ResourceConflictException":
+            raise
+        fn = lam.update_function_configuration(FunctionName=fname, **cfg)
     reserved = i.get("reservedConcurrentExecutions")
     if reserved is not None and int(reserved) >= 0:
         lam.put_function_concurrency(FunctionName=fname, ReservedConcurrentExecutions=int(reserved))
@@ -467,9 +483,9 @@ def _event_source_mapping(r: EmulatedResources, name: str, i: dict) -> tuple[str
     lam = r.client("lambda")
     source, function = i["eventSourceArn"], i["functionName"]
     params = _esm_params(i)
-    fn_arn = lam.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+    fn_arn = function if function.startswith("arn:") else r.arn("lambda", f"function:{function}")
     existing = [m for m in lam.list_event_source_mappings(EventSourceArn=source).get("EventSourceMappings", [])
-                if m["FunctionArn"] == fn_arn]
+                if m["FunctionArn"].split(":$")[0] == fn_arn]
     if existing:
         esm = lam.update_event_source_mapping(UUID=existing[0]["UUID"], FunctionName=function, **params)
     else:
@@ -498,18 +514,25 @@ def _permission(r: EmulatedResources, name: str, i: dict) -> tuple[str, Outputs]
     if i.get("invokedViaFunctionUrl") is not None:
         kw["InvokedViaFunctionUrl"] = bool(i["invokedViaFunctionUrl"])
     try:
-        lam.remove_permission(FunctionName=i["function"], StatementId=sid)
+        _add_permission(lam, kw)
     except ClientError as err:
-        if _code(err) != "ResourceNotFoundException":
+        if _code(err) != "ResourceConflictException":
             raise
+        # same statement id: replace it, so changed settings take effect
+        lam.remove_permission(FunctionName=i["function"], StatementId=sid)
+        _add_permission(lam, kw)
+    return sid, {"statementId": sid}
+
+
+def _add_permission(lam: Any, kw: dict[str, Any]) -> None:
     try:
         lam.add_permission(**kw)
-    except Exception as exc:  # noqa: BLE001 - older botocore/moto may not know a parameter
+    except ClientError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a botocore without InvokedViaFunctionUrl refuses the parameter
         if "InvokedViaFunctionUrl" not in kw or "InvokedViaFunctionUrl" not in str(exc):
             raise
-        kw.pop("InvokedViaFunctionUrl")
-        lam.add_permission(**kw)
-    return sid, {"statementId": sid}
+        lam.add_permission(**{k: v for k, v in kw.items() if k != "InvokedViaFunctionUrl"})
 
 
 def _event_invoke_config(r: EmulatedResources, name: str, i: dict) -> tuple[str, Outputs]:
