@@ -187,3 +187,19 @@ def test_iterator_age_and_invocations_published_to_cloudwatch(aws, plane_factory
     assert stat("ConcurrentExecutions", "Maximum") == 1
     names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Lambda")["Metrics"]}
     assert {"Invocations", "IteratorAge", "Duration", "ConcurrentExecutions"} <= names
+
+
+def test_records_older_than_maximum_age_skip_handler_and_go_to_dlq(aws, plane_factory):
+    dlq_url, dlq_arn = aws.queue("stream-dlq")
+    fn, table, stream_arn, _ = _stream_setup(aws, factor=1, batch=10, MaximumRecordAgeInSeconds=60,
+                                             DestinationConfig={"OnFailure": {"Destination": dlq_arn}})
+    _put_events(aws, table, per_key=1)
+    # the data plane's clock runs two minutes ahead: every record is older than 60 s
+    plane_factory(clock=lambda: time.time() + 120).start()
+
+    [msg] = aws.drain(dlq_url, 1, timeout=10)
+    record = json.loads(msg["Body"])
+    assert record["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert record["requestContext"]["approximateInvokeCount"] == 0
+    assert record["DDBStreamBatchInfo"]["batchSize"] == 8
+    assert recorder.CALLS[fn["FunctionName"]] == []

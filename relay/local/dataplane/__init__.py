@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from relay.local.dataplane.async_invoke import DEFAULT_RETRY_DELAYS, AsyncInvoker
 from relay.local.dataplane.destinations import DestinationSender
@@ -104,18 +104,21 @@ class DataPlane:
         Seconds between ``PutMetricData`` flushes.
     stop_timeout
         Bound on :meth:`stop`'s drain of in-flight invocations.
+    clock
+        Wall clock (epoch seconds) for event and record ages, IteratorAge and destination timestamps.
     """
 
     def __init__(self, endpoint_url: str, region: str = "us-east-1", poll_interval: float = 1.0,
                  stream_poll_interval: float = 0.25, async_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
                  sqs_pollers: int = DEFAULT_POLLERS, metrics_interval: float = 2.0,
-                 stop_timeout: float = 10.0) -> None:
+                 stop_timeout: float = 10.0, clock: Callable[[], float] = time.time) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
         self.poll_interval = poll_interval
         self.stream_poll_interval = stream_poll_interval
         self.sqs_pollers = sqs_pollers
         self.stop_timeout = stop_timeout
+        self._clock = clock
         self.clients = Clients(endpoint_url, region)
         self.registry = Registry(self.clients)
         self.metrics = MetricsRecorder()
@@ -125,7 +128,7 @@ class DataPlane:
                                        "AWS_REGION": region, **LOCAL_CREDENTIALS})
         self._destinations = DestinationSender(self.clients)
         self.async_invoker = AsyncInvoker(self.invoker, self._lookup_async, self._destinations,
-                                          retry_delays=async_retry_delays)
+                                          retry_delays=async_retry_delays, clock=clock)
         self._snapshot = Snapshot()
         self._runners: dict[str, SqsMappingRunner | StreamMappingRunner] = {}
         self._lock = threading.RLock()
@@ -248,7 +251,8 @@ class DataPlane:
                 elif spec.kind == "dynamodb":
                     runner = StreamMappingRunner(spec, self._lookup, self.invoker,
                                                  lambda: self.clients("dynamodbstreams"), self._destinations,
-                                                 self.metrics, self.region, poll_interval=self.stream_poll_interval)
+                                                 self.metrics, self.region, poll_interval=self.stream_poll_interval,
+                                                 clock=self._clock)
                 else:
                     log.warning("mapping %s: %s event sources are not run locally", uuid, spec.kind)
                     continue
