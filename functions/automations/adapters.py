@@ -199,7 +199,7 @@ class DynamoRunStore(RunStore):
         resp = self._ddb.get_item(TableName=self.table, Key=self._step_key(run_id, index), ConsistentRead=True)
         return self._step(index, resp["Item"]) if "Item" in resp else None
 
-    def start_step(self, run_id: str, index: int, now: str) -> StepRecord:
+    def start_step(self, run_id: str, index: int, now: str, *, count_attempt: bool = True) -> StepRecord:
         try:
             resp = self._ddb.update_item(
                 TableName=self.table, Key=self._step_key(run_id, index),
@@ -207,7 +207,8 @@ class DynamoRunStore(RunStore):
                                  "runId = :run ADD attempts :one",
                 ConditionExpression="attribute_not_exists(#s) OR #s <> :completed",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":running": {"S": "RUNNING"}, ":now": {"S": now}, ":one": {"N": "1"},
+                ExpressionAttributeValues={":running": {"S": "RUNNING"}, ":now": {"S": now},
+                                           ":one": {"N": "1" if count_attempt else "0"},
                                            ":completed": {"S": "COMPLETED"}, ":i": {"N": str(index)},
                                            ":run": {"S": run_id}},
                 ReturnValues="ALL_NEW")

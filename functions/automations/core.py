@@ -164,7 +164,8 @@ def run_job(job: Job, runs: RunStore, queue: JobQueue, ctx: StepContext, *, rece
 
     if run.status != "RUNNING":
         runs.set_run_status(run.run_id, "RUNNING", only_from=("PENDING", "FAILED"), now=now)
-    step = runs.start_step(run.run_id, job.step, now)
+    # a delay's hop is the same attempt continuing, not a new one
+    step = runs.start_step(run.run_id, job.step, now, count_attempt=job.hop_until is None)
     if step.status == "COMPLETED":  # a concurrent duplicate finished it between our read and start
         return JobResult("skipped-done", detail="completed concurrently")
     try:
@@ -203,8 +204,8 @@ def _record_failure(run_id: str, index: int, error: str, runs: RunStore, queue: 
     runs.fail_step(run_id, index, error[:2000], now)
     limit = queue.max_receive_count()
     if limit is not None and receive_count >= limit:
-        runs.set_run_status(run_id, "FAILED", only_from=("PENDING", "RUNNING"), now=now,
-                            error=f"step {index}: {error[:1000]}")
+        reason = error if error.startswith(f"step {index} ") else f"step {index}: {error}"
+        runs.set_run_status(run_id, "FAILED", only_from=("PENDING", "RUNNING"), now=now, error=reason[:1000])
 
 
 def utc_now() -> datetime:

@@ -81,8 +81,11 @@ class RunStore(ABC):
         """The step record, or ``None`` if the step never started."""
 
     @abstractmethod
-    def start_step(self, run_id: str, index: int, now: str) -> StepRecord:
-        """Count an attempt and mark the step RUNNING (``startedAt`` kept from the first attempt)."""
+    def start_step(self, run_id: str, index: int, now: str, *, count_attempt: bool = True) -> StepRecord:
+        """Mark the step RUNNING and count an attempt (``startedAt`` kept from the first attempt).
+
+        A step that is already COMPLETED is returned unchanged.
+        """
 
     @abstractmethod
     def complete_step(self, run_id: str, index: int, result: Mapping[str, Any], now: str, *,

@@ -57,11 +57,11 @@ class MemoryRunStore(RunStore):
     def get_step(self, run_id, index):
         return copy.deepcopy(self.steps.get((run_id, index)))
 
-    def start_step(self, run_id, index, now):
+    def start_step(self, run_id, index, now, *, count_attempt=True):
         step = self.steps.setdefault((run_id, index), StepRecord(index=index, status="RUNNING", started_at=now))
         if step.status != "COMPLETED":
             step.status = "RUNNING"
-            step.attempts += 1
+            step.attempts += int(count_attempt)
         return copy.deepcopy(step)
 
     def complete_step(self, run_id, index, result, now, *, data=None, profile=None):

@@ -181,7 +181,7 @@ def test_failing_step_records_error_and_fails_run_on_last_receive(world):
     with pytest.raises(StepFailed):
         run_job(parse_job(body), world.runs, world.queue, world.ctx(), receive_count=5)
     run = world.runs.get_run(run_id)
-    assert run.status == "FAILED" and run.error.startswith("step 0:")
+    assert run.status == "FAILED" and run.error.startswith("step 0 (fetch-data): refused by the address guard")
     # a redrive that then succeeds resumes the run
     world.http.table["http://10.0.0.1/x"] = (200, {"ok": True})
     run_job(parse_job(body), world.runs, world.queue, world.ctx(), receive_count=1)
@@ -243,9 +243,14 @@ def test_delay_until_in_past_completes_at_once(world):
 
 def test_long_delay_hops_never_exceed_900_seconds(world):
     _start(world, _doc([{"action": "delay", "duration": "P1DT1S"}]))
+    delays = []
+    enqueue = world.queue.enqueue
+    world.queue.enqueue = lambda job, delay_seconds=0: (delays.append(delay_seconds), enqueue(job, delay_seconds))
     results = _drain(world, max_jobs=200)
+    assert max(delays) == 900 and delays[-1] == 1 and sum(delays) == 86_401
     assert len(results) == 98  # 86401 s = 96 x 900 + 1 -> 97 waits + the completion
     assert results[-1].outcome == "completed"
+    assert next(iter(world.runs.steps.values())).attempts == 1  # hops continue the same attempt
 
 
 def test_send_message_built_from_explicit_message_keeps_it():

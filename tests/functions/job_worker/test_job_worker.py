@@ -168,7 +168,7 @@ def test_refused_fetch_fails_to_dlq_with_reason(stage):
     assert step["status"] == "FAILED" and step["attempts"] == stage.max_receive
     assert "refused by the address guard" in step["error"] and "link-local" in step["error"]
     run = _run(stage, run_id)
-    assert run["status"] == "FAILED" and run["error"].startswith("step 0:")
+    assert run["status"] == "FAILED" and run["error"].startswith("step 0 (fetch-data): refused by the address guard")
     assert _sends(stage) == {}
 
 
