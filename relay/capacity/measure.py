@@ -21,6 +21,7 @@ import json
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -91,7 +92,7 @@ class CallCounter:
         self._gsis: dict[str, list[str]] = {}
         self._internal = threading.local()
         self._original: Callable[..., Any] | None = None
-        self.last_call = time.monotonic()
+        self.last_call: dict[str, float] = {}
 
     # ---- install ------------------------------------------------------------------------------
     def install(self) -> "CallCounter":
@@ -170,7 +171,7 @@ class CallCounter:
             tables += [p.get("TableName") for e in params.get("TransactItems", []) for p in e.values()]
             gsis = {t: self._gsi_keys(client, t) for t in tables if t}
         with self._lock:
-            self.last_call = time.monotonic()
+            self.last_call[origin] = time.monotonic()
             t = self._tallies[origin]
             t.calls[f"{service}:{op}"] += 1
             if service == "s3":
@@ -443,3 +444,165 @@ def _indexed(clients: Callable[[str], Any], outputs: Mapping[str, Any], count: i
         return True
     resp = clients("dynamodb").batch_get_item(RequestItems={outputs["log_table"]: {"Keys": keys}})
     return len(resp.get("Responses", {}).get(outputs["log_table"], [])) == len(keys)
+
+
+# ---- the whole local stage: calls per send and per automation run ---------------------------------------
+SEND_REQUEST: dict[str, Any] = {"message": {
+    "to": {"user_id": "user-{n}", "email": "user{n}@example.com"},
+    "content": {"title": "Hello {{ name }}", "body": "Your sign-in code is {{ code }}."},
+    "data": {"name": "User {n}", "code": "{n:06d}"},
+    "routing": {"method": "single", "channels": ["email"]}}}
+AUTOMATION_REQUEST: dict[str, Any] = {
+    "automation": {"steps": [
+        {"action": "delay", "duration": "1 second"},
+        {"action": "send", "message": {"to": {"user_id": "user-{n}", "email": "user{n}@example.com"},
+                                       "content": {"title": "Welcome {{ name }}", "body": "Glad you are here."},
+                                       "routing": {"method": "single", "channels": ["email"]}}}]},
+    "data": {"name": "User {n}"}, "profile": {"email": "user{n}@example.com"}, "recipient": "user-{n}"}
+SEND_DESCRIPTION = ("one send: POST /send (single channel, email, templated), stored in S3, rendered and "
+                    "delivered once by the send worker (outbox provider), its status events indexed by the log indexer")
+AUTOMATION_DESCRIPTION = ("one automation run: POST /automations/invoke with a 1 s delay step and a send step, "
+                          "the run and step records, the job messages, and the send it makes (as a send above)")
+
+
+def _fill(template: Any, n: int) -> Any:
+    if isinstance(template, dict):
+        return {k: _fill(v, n) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, n) for v in template]
+    if isinstance(template, str) and "{n" in template and "{{" not in template:
+        return template.format(n=n)
+    return template
+
+
+def _post(url: str, body: dict) -> int:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        raise RuntimeError(f"POST {url} answered {exc.code}: {exc.read()[:500]!r}") from None
+
+
+def _outbox_count(s3: Any, bucket: str) -> int:
+    n = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="outbox/"):
+        n += page.get("KeyCount", 0)
+    return n
+
+
+def flow_document(kind: str, description: str, notifications: int, handler: Tally, plane: Tally,
+                  metrics: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+    """One flow of the calls file from a phase's tallies and its AWS/Lambda metrics (per notification).
+
+    ``metrics`` maps the logical function name to :func:`lambda_metrics` of that function in the phase.
+    """
+    n = float(notifications)
+    jobs = plane.sqs_messages_received  # what the job worker's mapping received (redeliveries included)
+    return {
+        "notifications": notifications,
+        "description": description,
+        "s3_put_tier": handler.s3_put_tier / n,
+        "s3_get_tier": handler.s3_get_tier / n,
+        "sqs_requests": handler.sqs_requests / n,
+        "job_messages": jobs / n,
+        "stream_records": plane.stream_records_read / n,
+        "dynamodb_wru": handler.dynamodb_wru / n,
+        "dynamodb_rru": handler.dynamodb_rru / n,
+        "cloudwatch_put_metric_data": handler.cloudwatch_put_metric_data / n,
+        "functions": {name: {"invocations": m["Invocations.Sum"] / n, "duration_ms": m["Duration.Sum"] / n}
+                      for name, m in metrics.items() if m["Invocations.Sum"] > 0},
+        "calls": {k: v / n for k, v in sorted(handler.calls.items())},
+        "dataplane_calls": {k: v / n for k, v in sorted(plane.calls.items())},
+    }
+
+
+def measure_local_stage(sends: int = 100, automations: int = 20, stage: str = "local",
+                        calibrate_sizes: Sequence[int] = (10, 100), calibrate_records: int = 300,
+                        command: str = "", log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Bring the local stage up in this process, send known traffic, return the calls-file document.
+
+    The pieces are started as ``relay up`` starts them (API server, emulator, the Pulumi program
+    deployed into it, the data plane), without a state directory, so a developer's saved local state
+    is neither read nor overwritten. Sends go first, then automation runs, each phase ending when
+    every delivery is in the outbox and the handlers have been quiet for a while.
+    """
+    import os
+
+    from relay.local.api_server import ApiServer
+    from relay.local.dataplane import DataPlane
+    from relay.local.deploy import deploy
+    from relay.local.emulator import Emulator
+    from relay.local.stage import local_aws_env
+
+    saved_env = dict(os.environ)
+    counter = CallCounter().install()
+    api = ApiServer(port=0)
+    api.start()
+    emu = Emulator(port=0)
+    plane: Any = None
+    try:
+        endpoint = emu.start()
+        os.environ.update(local_aws_env(endpoint))
+        log(f"measure: deploying stage {stage} into {endpoint}")
+        outputs = deploy(stage, endpoint, api.url, region="us-east-1")
+        plane = DataPlane(endpoint, region="us-east-1", metrics_interval=0.5)
+        emu.on_s3_notification(plane.on_s3_notification)
+        plane.start()
+        api.set_invoke(lambda event: plane.invoke(outputs["api_function"], event))
+        s3, cw = emu.client("s3"), emu.client("cloudwatch")
+        names = {logical: outputs[f"{logical}_function"] for logical in FUNCTION_NAMES}
+
+        flows: dict[str, Any] = {}
+        delivered = 0
+        for kind, count, path, template, description in (
+                ("send", sends, "/send", SEND_REQUEST, SEND_DESCRIPTION),
+                ("automation", automations, "/automations/invoke", AUTOMATION_REQUEST, AUTOMATION_DESCRIPTION)):
+            if count <= 0:
+                continue
+            before = counter.snapshot()
+            start = _utc()
+            log(f"measure: {count} {kind}s through {api.url}{path}")
+            for n in range(count):
+                status = _post(f"{api.url}{path}", _fill(template, n))
+                if status != 202:
+                    raise RuntimeError(f"POST {path} answered {status}, expected 202")
+            delivered += count
+            _wait(lambda: _outbox_count(s3, outputs["request_bucket"]) >= delivered, 120.0,
+                  f"{delivered} deliveries in the outbox")
+            _wait(lambda: time.monotonic() - counter.last_call.get("handler", 0.0) > 2.0, 60.0, "quiet handlers")
+            time.sleep(1.2)  # two metric flushes
+            after = counter.snapshot()
+            end = _utc()
+            handler = after.get("handler", Tally()).minus(before.get("handler", Tally()))
+            planet = after.get("dataplane", Tally()).minus(before.get("dataplane", Tally()))
+            metrics = {logical: lambda_metrics(cw, fn, start, end) for logical, fn in names.items()}
+            flows[kind] = flow_document(kind, description, count, handler, planet, metrics)
+
+        log(f"measure: calibrating the log indexer's batch duration at batch sizes {list(calibrate_sizes)}")
+        samples = calibrate_batch_duration(emu.client, outputs, calibrate_sizes, calibrate_records, settle_s=1.2)
+        from relay.capacity.model import BatchDuration
+
+        fit = BatchDuration.fit(samples)
+        return {
+            "version": 1,
+            "measured_at": _utc().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "command": command,
+            "stage": stage,
+            "notes": ("Counts are per notification, measured on the local stage (moto in-process) by counting "
+                      "every boto3 call the handlers make; Lambda invocations and durations from the AWS/Lambda "
+                      "metrics the local data plane publishes. Durations are local (emulated AWS on this machine), "
+                      "so GB-seconds and d(B) are pessimistic next to AWS."),
+            "flows": flows,
+            "log_indexer_duration": {"fixed_s": fit.fixed_s, "per_record_s": fit.per_record_s,
+                                     "samples": [list(s) for s in samples]},
+        }
+    finally:
+        counter.uninstall()
+        if plane is not None:
+            plane.stop()
+        api.stop()
+        emu.stop()
+        os.environ.clear()
+        os.environ.update(saved_env)

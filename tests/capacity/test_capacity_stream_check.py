@@ -23,8 +23,8 @@ import pytest
 from relay.capacity import measure
 from relay.capacity.model import BatchDuration, predict_stream
 
-CALIBRATE = (8, 32)   # batch sizes of the calibration pipelines
-CHECK = 16            # batch size of the checked pipeline (not one of the calibrated sizes)
+CALIBRATE = (4, 24)   # batch sizes of the calibration pipelines
+CHECK = 8             # batch size of the checked pipeline (not one of the calibrated sizes)
 BACKLOG = 400         # events waiting in each calibration pipeline (outlasts the checked run)
 STREAM_POLL_S = 0.25  # the data plane's GetRecords interval on an idle shard (AWS: 4 per second)
 
@@ -117,7 +117,7 @@ def _check(stage: dict[str, Any], load_s: float, ratio: float = 2.0) -> tuple[fl
 
 def test_iterator_age_prediction_within_25_percent_of_measured(stage):
     t0 = time.monotonic()
-    predicted, measured, report = _check(stage, load_s=3.0)
+    predicted, measured, report = _check(stage, load_s=4.0)
     error = abs(predicted - measured) / measured
     print(f"\nmodel check: {report}, error {error:.0%} ({time.monotonic() - t0:.0f}s)")
     assert measured > 1.0, report
