@@ -99,3 +99,11 @@ def test_per_function_service_name_set_at_import_not_refused(aws, plane_factory)
     assert plane.invoke(fn_a["FunctionName"], {}) == {"service_at_import": "api",
                                                       "function_at_import": fn_a["FunctionName"]}
     assert "POWERTOOLS_SERVICE_NAME" not in __import__("os").environ
+
+
+def test_missing_handler_module_is_import_module_error(aws, plane_factory):
+    fn = aws.function("api", handler="functions.not_written_yet.handler.lambda_handler")
+    plane = plane_factory().start()
+    result = plane.invoke_result(fn["FunctionName"], {})
+    assert result.error_type == "Runtime.ImportModuleError"
+    assert "Unable to import module 'functions.not_written_yet.handler'" in result.error_message

@@ -305,7 +305,8 @@ class Invoker:
             return result
         if "error" in box:
             exc = box["error"]
-            result.error_type = type(exc).__name__
+            # Lambda's name for a handler that cannot be loaded
+            result.error_type = "Runtime.ImportModuleError" if isinstance(exc, HandlerImportError) else type(exc).__name__
             result.error_message = str(exc)
             result.stack_trace = box.get("trace", [])
             return result
