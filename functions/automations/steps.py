@@ -38,6 +38,8 @@ class StepContext:
     http: HttpFetcher
     now: datetime
     validate_message: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda m: m)
+    # seconds this invocation may still spend (Lambda's remaining time minus a margin); None = unbounded
+    time_left: Callable[[], float | None] = field(default=lambda: None)
 
     @property
     def now_iso(self) -> str:
@@ -138,9 +140,16 @@ def _fetch_data(instr, run, step, ctx, hop_until) -> StepOutcome:
 
     spec = instr["spec"]
     hook = spec["webhook"]
+    timeout = spec.get("timeout_ms", 5000) / 1000
+    left = ctx.time_left()
+    if left is not None:
+        # never outlive the function: a clean, recorded failure beats a Lambda timeout mid-step
+        if left < 0.1:
+            raise StepFailed(f"step {instr['i']} (fetch-data): no time left in this invocation to fetch")
+        timeout = min(timeout, left)
     try:
         resp = ctx.http.fetch(hook.get("method", "GET"), hook["url"], json_body=hook.get("body"),
-                              headers=hook.get("headers"), timeout=spec.get("timeout_ms", 5000) / 1000,
+                              headers=hook.get("headers"), timeout=timeout,
                               max_bytes=spec.get("max_bytes", 262_144))
     except AddressRefused as exc:
         raise StepFailed(f"step {instr['i']} (fetch-data): refused by the address guard: {exc}") from None

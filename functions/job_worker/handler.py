@@ -5,7 +5,7 @@ failure: SQS retries it and, after maxReceiveCount, moves it to the job DLQ. Not
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -15,8 +15,16 @@ logger = Logger(service="job-worker")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def record_handler(record: SQSRecord) -> dict[str, Any]:
-    """Run the job in one SQS record; raise to report it failed."""
+def _time_left(context: Any) -> Callable[[], float | None]:
+    """Seconds left in this invocation, keeping 0.5 s to record the outcome (None without a context)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return lambda: None
+    return lambda: remaining() / 1000 - 0.5
+
+
+def record_handler(record: SQSRecord, lambda_context: Any = None) -> dict[str, Any]:
+    """Run the job in one SQS record; raise to report it failed (Powertools injects ``lambda_context``)."""
     from functions.automations.bootstrap import get_deps, validate_send_message
     from functions.automations.core import parse_job, run_job, utc_now
     from functions.automations.steps import StepContext
@@ -25,7 +33,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         job = parse_job(record.body)
         deps = get_deps()
         ctx = StepContext(runs=deps.runs, requests=deps.requests, http=deps.http, now=utc_now(),
-                          validate_message=validate_send_message)
+                          validate_message=validate_send_message, time_left=_time_left(lambda_context))
         receive_count = int(record.attributes.approximate_receive_count or 1)
         result = run_job(job, deps.runs, deps.queue, ctx, receive_count=receive_count)
     except Exception as exc:

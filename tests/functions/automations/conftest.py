@@ -130,9 +130,11 @@ class ScriptedHttp(HttpFetcher):
     def __init__(self, table=None):
         self.table = table or {}
         self.calls: list[tuple[str, str]] = []
+        self.timeouts: list[float] = []
 
     def fetch(self, method, url, *, json_body, headers, timeout, max_bytes):
         self.calls.append((method, url))
+        self.timeouts.append(timeout)
         answer = self.table[url]
         if isinstance(answer, Exception):
             raise answer

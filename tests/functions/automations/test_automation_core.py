@@ -259,3 +259,13 @@ def test_send_message_built_from_explicit_message_keeps_it():
     run = RunRecord(run_id="run_x", status="RUNNING", steps=[], data={"a": 1, "b": 1}, recipient="u")
     msg = build_send_message({"message": {"to": {"email": "x@example.com"}, "template": "t", "data": {"b": 2}}}, run)
     assert msg == {"to": {"email": "x@example.com"}, "template": "t", "data": {"a": 1, "b": 2}}
+
+
+def test_fetch_timeout_capped_by_invocation_time_left(world):
+    world.http.table["https://a.example/u"] = (200, {"x": 1})
+    run_id = _start(world, _doc([{"action": "fetch-data", "webhook": {"url": "https://a.example/u"}, "timeout_ms": 20_000}]))
+    ctx = world.ctx()
+    ctx.time_left = lambda: 1.25
+    run_job(parse_job(world.queue.pop()), world.runs, world.queue, ctx)
+    assert world.http.timeouts == [1.25]
+    assert world.runs.get_run(run_id).data == {"name": "Ada", "x": 1}

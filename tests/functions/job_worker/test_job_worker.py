@@ -194,3 +194,28 @@ def test_invalid_send_message_fails_step_with_field_errors(stage):
     response = job_handler(stage.sqs_event(messages), None)
     assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [messages[0]["MessageId"]]
     assert "unknown channel 'pigeon'" in _step(stage, run_id, 0)["error"]
+
+
+class _Context:
+    """A Lambda context with little time left (what the data plane passes)."""
+
+    function_name = "relay-test-job-worker"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:relay-test-job-worker"
+    aws_request_id = "req-1"
+
+    def __init__(self, remaining_ms):
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self):
+        return self.remaining_ms
+
+
+def test_fetch_never_outlives_the_invocation(stage):
+    run_id = "run_01JQJJJJJJJJJJJJJJJJJJJJJJ"
+    _start(stage, run_id, _body([{"action": "fetch-data", "webhook": {"url": "https://api.example.com/slow"},
+                                  "timeout_ms": 30_000}]))
+    messages = stage.receive_jobs()
+    response = job_handler(stage.sqs_event(messages), _Context(remaining_ms=550))
+    assert len(response["batchItemFailures"]) == 1
+    assert "no time left in this invocation" in _step(stage, run_id, 0)["error"]
