@@ -357,3 +357,27 @@ def test_slow_server_times_out(servers):
         fetch("GET", f"http://127.0.0.1:{srv.port}/", timeout=0.3, allow={("127.0.0.1", srv.port)})
     assert time.monotonic() - t0 < 0.9
     assert "timed out" in str(exc.value)
+
+
+_URL_ALPHABET = "abcxyz0123456789.:/@[]%?#-_~ \\\t\u00a0\uff10\uff11\uff0e\u24c1ﬀ"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "", "http:/", "http:\\\\"]),
+       st.text(alphabet=_URL_ALPHABET, max_size=40))
+def test_random_url_refused_cleanly_or_all_addresses_global(scheme, rest):
+    # Every name "resolves" to a mix: one global and one private address -> a name can never pass;
+    # so whatever passes must be a numeric host that is itself global.
+    def resolver(host, port, *a):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.1", port))]
+
+    import ipaddress
+
+    try:
+        host, port, ips = check_url(scheme + rest, resolver=resolver)
+    except AddressRefused:
+        return
+    assert 1 <= port <= 65535
+    assert ips == [host]
+    assert address_guard.refusal_reason(ipaddress.ip_address(host)) is None
