@@ -234,17 +234,15 @@ class DynamoRunStore(RunStore):
             if data is None and profile is None:
                 self._ddb.update_item(**step_update)
                 return True
-            sets, values = ["updatedAt = :now"], {":now": {"S": now}}
-            if data is not None:
-                sets.append("#d = :data")
-                values[":data"] = _Codec.value(self._offload(run_id, "data", dict(data)))
-            if profile is not None:
-                sets.append("#p = :profile")
-                values[":profile"] = _Codec.value(self._offload(run_id, "profile", dict(profile)))
+            sets, names, values = ["updatedAt = :now"], {}, {":now": {"S": now}}
+            for field, value in (("data", data), ("profile", profile)):
+                if value is not None:
+                    sets.append(f"#{field} = :{field}")
+                    names[f"#{field}"] = field
+                    # S3 first (when large), then the item that points at it
+                    values[f":{field}"] = _Codec.value(self._offload(run_id, field, dict(value)))
             run_update = {"TableName": self.table, "Key": _Codec.dump({"pk": f"RUN#{run_id}", "sk": "RUN"}),
-                          "UpdateExpression": "SET " + ", ".join(sets),
-                          "ExpressionAttributeNames": {k: v for k, v in (("#d", "data"), ("#p", "profile"))
-                                                       if k in " ".join(sets)},
+                          "UpdateExpression": "SET " + ", ".join(sets), "ExpressionAttributeNames": names,
                           "ExpressionAttributeValues": values}
             self._ddb.transact_write_items(TransactItems=[{"Update": step_update}, {"Update": run_update}])
         except Exception as exc:

@@ -131,6 +131,7 @@ def test_every_step_kind_runs_to_completion(stage, profile_server, monkeypatch):
     assert time.monotonic() - t0 >= 0.9  # the delay was a real SQS DelaySeconds hop
     assert profile_server.calls == ["/profile"]
     assert run["data"] == {"name": "Server", "tier": "gold"}
+    assert run["profile"] == {"email": "ada@example.com", "plan": "gold"}
     sends = _sends(stage)
     assert len(sends) == 1
     (doc,) = sends.values()
