@@ -86,7 +86,13 @@ class Stage:
         self.emu = emulator
         self.c: dict[str, Any] = {}
         self.tag = uuid.uuid4().hex[:6]
+        self._n = 0
         self.role = self("iam").create_role(RoleName=f"bench-{self.tag}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+
+    def unique(self, name: str) -> str:
+        """Every round gets fresh resources: ``<name>-<run tag>-<n>``."""
+        self._n += 1
+        return f"{name}-{self.tag}-{self._n}"
 
     def __call__(self, service: str) -> Any:
         if service not in self.c:
@@ -98,12 +104,12 @@ class Stage:
         with zipfile.ZipFile(buf, "w") as zf:
             zf.writestr("placeholder.py", "")
         return self("lambda").create_function(
-            FunctionName=f"{name}-{self.tag}", Runtime="python3.11", Role=self.role, Handler=handler,
+            FunctionName=self.unique(name), Runtime="python3.11", Role=self.role, Handler=handler,
             Code={"ZipFile": buf.getvalue()}, Timeout=30, MemorySize=256,
             Environment={"Variables": env})["FunctionArn"]
 
     def queue(self, name: str, **attrs: str) -> tuple[str, str]:
-        url = self("sqs").create_queue(QueueName=f"{name}-{self.tag}", Attributes=attrs)["QueueUrl"]
+        url = self("sqs").create_queue(QueueName=self.unique(name), Attributes=attrs)["QueueUrl"]
         arn = self("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return url, arn
 
@@ -122,7 +128,7 @@ class Stage:
         if stream:
             kw["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
         d = self("dynamodb").create_table(
-            TableName=f"{name}-{self.tag}", BillingMode="PAY_PER_REQUEST",
+            TableName=self.unique(name), BillingMode="PAY_PER_REQUEST",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                   {"AttributeName": "sk", "AttributeType": "S"}], **kw)["TableDescription"]
