@@ -15,6 +15,7 @@ __all__ = ["lambda_handler", "record_handler", "build_ports"]
 
 logger = Logger(service="send-worker")  # structured JSON; level from LOG_LEVEL
 _ports: Any = None
+LEASE_MARGIN_MS = 5_000
 
 
 def build_ports() -> Any:
@@ -80,8 +81,13 @@ def record_handler(record: dict[str, Any]) -> int:
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     """S3 event → every record processed; the first retryable error is raised after all records ran."""
+    from functions.send_worker.core import DEFAULT_LEASE_MS
     from functions.shared.errors import RetryableError
 
+    # A claim only has to outlive this invocation: once Lambda has killed it (timeout, crash), the next
+    # attempt may take the message over. Without a context (tests, tools) fall back to the default.
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    build_ports().lease_ms = int(remaining()) + LEASE_MARGIN_MS if callable(remaining) else DEFAULT_LEASE_MS
     settled, failure = 0, None
     for record in event.get("Records") or []:
         try:

@@ -113,3 +113,23 @@ def test_bad_content_is_dropped_without_exception(stage, body):
 def test_key_outside_send_prefix_is_ignored(stage):
     stage.s3.put_object(Bucket=stage.bucket, Key="automations/run_1.json", Body=b"{}")
     assert handler.lambda_handler(s3_put_event(stage.bucket, "automations/run_1.json"), None) == {"settled": 0}
+
+
+class _Context:
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def test_claim_lease_covers_the_invocation_time_left(stage):
+    import time as _time
+
+    before = int(_time.time() * 1000)
+    handler.lambda_handler(send(stage, "req_lease", {"to": {"email": "a@x.io"}, "content": {"body": "x"}}),
+                           _Context(2_000))
+    assert handler.build_ports().lease_ms == 2_000 + handler.LEASE_MARGIN_MS
+    claim = [i for i in stage.items(stage.state) if i["pk"].startswith("DELIVERY#")][0]
+    assert claim["status"] == "DONE" and "leaseUntil" not in claim
+    assert int(claim["claimedAt"]) >= before
