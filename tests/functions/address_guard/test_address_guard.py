@@ -381,3 +381,46 @@ def test_random_url_refused_cleanly_or_all_addresses_global(scheme, rest):
     assert 1 <= port <= 65535
     assert ips == [host]
     assert address_guard.refusal_reason(ipaddress.ip_address(host)) is None
+
+
+def _self_signed(tmp_path, name):
+    """A throwaway certificate for ``name`` (cryptography ships with moto)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=1))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_https_pinned_ip_verifies_certificate_for_the_name(servers, tmp_path):
+    import ssl
+
+    cert, key = _self_signed(tmp_path, "svc.test")
+    srv = servers(lambda h: _json(h, 200, {"tls": True}))
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    srv.httpd.socket = server_ctx.wrap_socket(srv.httpd.socket, server_side=True)
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+    resolver = _resolver({"svc.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
+    allow = {("svc.test", srv.port), ("other.test", srv.port)}
+    ok = fetch("GET", f"https://svc.test:{srv.port}/", allow=allow, resolver=resolver, ssl_context=client_ctx)
+    assert ok.json() == {"tls": True} and srv.requests[0]["host"] == f"svc.test:{srv.port}"
+    # the same pinned address under another name fails verification: SNI/hostname use the URL's name
+    with pytest.raises(address_guard.FetchError) as exc:
+        fetch("GET", f"https://other.test:{srv.port}/", allow=allow, resolver=resolver, ssl_context=client_ctx)
+    assert "other.test" in str(exc.value) and "CERTIFICATE_VERIFY_FAILED" in str(exc.value)
