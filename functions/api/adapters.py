@@ -5,7 +5,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from functions.api.http import ApiError
+from functions.api.events import ApiError
 from functions.api.ports import IdempotencyRecord, IdempotencyStore, RequestStore, StatusReader
 from functions.shared import aws
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import Logger  # the submodule: the package root pulls in far more
 
-from functions.api.http import ApiError, error_response, json_response, parse_event, parse_json_body
+from functions.api.events import ApiError, error_response, json_response, parse_event, parse_json_body
 from functions.api.routes import match
 
 __all__ = ["lambda_handler", "build_ports", "reset_ports"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from functions.api.http import ApiError
+from functions.api.events import ApiError
 
 __all__ = ["ROUTES", "Route", "match"]
 

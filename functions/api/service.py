@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from functions.api.http import ApiError
+from functions.api.events import ApiError
 from functions.api.ports import IdempotencyStore, RequestStore, StatusReader
 from functions.shared.statuses import MessageStatus, TERMINAL_MESSAGE_STATUSES
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.api.http import ApiError
+from functions.api.events import ApiError
 
 __all__ = ["validate_send", "validate_invoke", "details_of"]
 
