@@ -51,16 +51,16 @@ def import_table(runs: int) -> list[tuple[str, str]]:
     base = med["boto3"]
     rows = [("boto3 (baseline)", f"{base * 1000:8.1f} ms")]
     print(f"\ncold import, median of {runs} fresh interpreters (target handler/boto3 <= {TARGET})")
-    print(f"{'module':<22}{'import ms':>10}{'÷ boto3':>10}{'+boto3 ms':>11}{'÷ boto3':>9}  verdict")
-    print(f"{'boto3':<22}{base * 1000:>10.1f}{1.0:>10.2f}")
+    print(f"{'module':<26}{'import ms':>10}{'÷ boto3':>10}{'+boto3 ms':>11}{'÷ boto3':>9}  verdict")
+    print(f"{'boto3':<26}{base * 1000:>10.1f}{1.0:>10.2f}")
     for h in present:
         r = med[h] / base
         r2 = med[h + "+boto3"] / base
         verdict = "ok" if r <= TARGET else "OVER TARGET"
-        print(f"{'functions.' + h:<22}{med[h] * 1000:>10.1f}{r:>10.2f}{med[h + '+boto3'] * 1000:>11.1f}{r2:>9.2f}  {verdict}")
+        print(f"{'functions.' + h:<26}{med[h] * 1000:>10.1f}{r:>10.2f}{med[h + '+boto3'] * 1000:>11.1f}{r2:>9.2f}  {verdict}")
         rows.append((h, f"{r:.2f}"))
     for h in missing:
-        print(f"{'functions.' + h:<22}  skipped: functions/{h}/handler.py does not exist yet")
+        print(f"{'functions.' + h:<26}  skipped: functions/{h}/handler.py does not exist yet")
     return rows
 
 
