@@ -73,7 +73,7 @@ def test_unsafe_or_malformed_condition_refused(source, message):
 _SAFE_ALPHABET = string.ascii_letters + string.digits + "_.[]()'\" <>=!,-:*+/%@&|^~{}"
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=_SAFE_ALPHABET, max_size=60))
 def test_random_text_either_refused_or_safe(source):
     # Whatever the text, parsing never raises anything but ExpressionError, and whatever parses
@@ -125,7 +125,7 @@ def test_bad_duration_refused(text, message):
     assert message in str(exc.value)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 500), st.sampled_from(["s", "m", "h", "d", "w", "seconds", "minutes",
                                                                     "hours", "days", "weeks"])), min_size=1, max_size=4))
 def test_human_durations_sum_their_parts(parts):
@@ -139,7 +139,7 @@ def test_human_durations_sum_their_parts(parts):
         assert parse_duration(text) == expected
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.text(max_size=40))
 def test_random_duration_text_parses_or_raises_delay_error(text):
     try:
@@ -160,7 +160,7 @@ def test_until_needs_timezone():
     assert "not an ISO 8601 timestamp" in str(exc.value)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.floats(min_value=-1e6, max_value=1e7, allow_nan=False))
 def test_hop_never_exceeds_sqs_limit_and_reaches_deadline(remaining):
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -110,7 +110,7 @@ def test_remove_record_ignored(stage):
 _STATUSES = ["ENQUEUED", "SENT", "DELIVERED", "UNDELIVERABLE", "UNROUTABLE", "CANCELED"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3), st.sampled_from(_STATUSES)), min_size=1, max_size=8),
        st.randoms(use_true_random=False))
 def test_any_delivery_order_converges_on_same_view(events, rnd):
