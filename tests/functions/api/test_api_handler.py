@@ -281,3 +281,25 @@ def test_named_stage_prefix_in_raw_path_is_routed(stage):
     event["requestContext"]["stage"] = "v1"
     resp = handler.lambda_handler(event, None)
     assert resp["statusCode"] == 202 and len(stored(stage, "send/")) == 1
+
+
+def test_real_http_through_local_function_url_front_door(stage):
+    """Over loopback HTTP via the local stage's Function URL emulation (its own event builder)."""
+    import requests
+
+    from relay.local.api_server import ApiServer
+
+    server = ApiServer(invoke=lambda event: handler.lambda_handler(event, None))
+    url = server.start()
+    try:
+        ok = requests.post(f"{url}/send", json=SEND, headers={"Idempotency-Key": "http-1"}, timeout=10)
+        replay = requests.post(f"{url}/send", json=SEND, headers={"Idempotency-Key": "http-1"}, timeout=10)
+        binary = requests.post(f"{url}/send", data=b"\xff\xfe{", headers={"content-type": "application/octet-stream"},
+                               timeout=10)
+        missing = requests.get(f"{url}/requests/req_NOPE", timeout=10)
+    finally:
+        server.stop()
+    assert ok.status_code == 202 and replay.json() == ok.json() and replay.headers["idempotent-replayed"] == "true"
+    assert (binary.status_code, binary.json()["error"]["code"]) == (415, "unsupported_media_type")
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
+    assert stored(stage, "send/") == [f"send/{ok.json()['requestId']}.json"]
