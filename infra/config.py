@@ -227,8 +227,13 @@ def _coerce(f: dataclasses.Field, raw: Any) -> Any:
         raise ConfigError(f"{key} = {raw!r}: must be a {kind}") from None
 
 
-def load_stage_config(stage: str, root: Path | str | None = None) -> StageConfig:
-    """Read ``Pulumi.<stage>.yaml`` (the local stage, the console and ``relay capacity`` use this)."""
+def load_stage_config(stage: str, root: Path | str | None = None,
+                      overrides: Mapping[str, Any] | None = None) -> StageConfig:
+    """Read ``Pulumi.<stage>.yaml`` (the local stage, the console and ``relay capacity`` use this).
+
+    ``overrides`` (``{"relay:fetchAllow": [...]}``) play the part of ``pulumi config set`` for one run of
+    the local stage, e.g. a test that allows its own loopback server; they are validated like the file.
+    """
     import yaml  # only the tools need PyYAML; the Pulumi program reads pulumi.Config instead
 
     path = Path(root or PROJECT_ROOT) / f"Pulumi.{stage}.yaml"
@@ -236,7 +241,7 @@ def load_stage_config(stage: str, root: Path | str | None = None) -> StageConfig
         raise ConfigError(f"no stage file {path.name}: known stages are "
                           f"{', '.join(sorted(p.name[7:-5] for p in path.parent.glob('Pulumi.*.yaml')))}")
     doc = yaml.safe_load(path.read_text()) or {}
-    return StageConfig.from_mapping(stage, doc.get("config") or {})
+    return StageConfig.from_mapping(stage, {**(doc.get("config") or {}), **(overrides or {})})
 
 
 def from_pulumi() -> StageConfig:

@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--no-console", action="store_true", help="do not start the Streamlit console")
     up.add_argument("--console-port", type=int, default=8501, help="console port on 127.0.0.1 (default 8501)")
     up.add_argument("--fresh", action="store_true", help="discard the saved local state and start empty")
+    up.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a stage setting for this run, as `pulumi config set` would "
+                         "(e.g. --set relay:fetchAllow='[\"127.0.0.1:8080\"]'); repeatable")
 
     cap = sub.add_parser("capacity", help="cost per 1M notifications and stream parallelization sizing")
     cap.add_argument("--stage", default="prod")
@@ -40,8 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "up":
         from relay.local.stage import run_local_stage
 
+        overrides = {}
+        for item in args.overrides:
+            key, sep, value = item.partition("=")
+            if not sep:
+                print(f"relay up: --set {item!r}: expected KEY=VALUE", file=sys.stderr)
+                return 2
+            overrides[key if ":" in key else f"relay:{key}"] = value
         return run_local_stage(stage=args.stage, port=args.port, api_port=args.api_port, demo=args.demo,
-                               console=not args.no_console, console_port=args.console_port, fresh=args.fresh)
+                               console=not args.no_console, console_port=args.console_port, fresh=args.fresh,
+                               overrides=overrides)
     if args.command == "capacity":
         from relay.capacity.cli import run_capacity
 

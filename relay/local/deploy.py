@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Any
+from typing import Any, Mapping
 
 import pulumi
 
@@ -90,7 +90,8 @@ def _run_program(mocks: EmulatorMocks, stage: str, cfg: Any) -> dict[str, Any]:
     return resolved
 
 
-def deploy(stage: str, endpoint_url: str, api_url: str, region: str = "us-east-1") -> dict[str, Any]:
+def deploy(stage: str, endpoint_url: str, api_url: str, region: str = "us-east-1",
+           overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Deploy ``Pulumi.<stage>.yaml``'s platform into the emulator at ``endpoint_url``.
 
     Parameters
@@ -103,6 +104,8 @@ def deploy(stage: str, endpoint_url: str, api_url: str, region: str = "us-east-1
         The local HTTP API's URL; the program's Function URL resolves to it (output ``api_url``).
     region
         Region of every resource.
+    overrides
+        Config values over ``Pulumi.<stage>.yaml`` for this deploy (as ``pulumi config set`` would).
 
     Returns
     -------
@@ -117,7 +120,7 @@ def deploy(stage: str, endpoint_url: str, api_url: str, region: str = "us-east-1
     """
     from infra.config import load_stage_config
 
-    cfg = load_stage_config(stage)
+    cfg = load_stage_config(stage, overrides=overrides)
     resources = EmulatedResources(endpoint_url, region, api_url)
     mocks = EmulatorMocks(resources)
     result: dict[str, Any] = {}

@@ -54,14 +54,15 @@ def _stop_process(proc: subprocess.Popen) -> None:
 def run_local_stage(stage: str = "local", port: int = 4566, api_port: int = 0, demo: bool = False,
                     console: bool = True, console_port: int = 8501, fresh: bool = False,
                     stop_event: threading.Event | None = None,
-                    on_ready: Callable[[dict], None] | None = None) -> int:
+                    on_ready: Callable[[dict], None] | None = None,
+                    overrides: dict | None = None) -> int:
     """Run the local stage in the foreground; returns the process exit status (0 on a clean stop)."""
     from relay.local.api_server import ApiServer
     from relay.local.dataplane import DataPlane
     from relay.local.deploy import deploy
     from relay.local.emulator import Emulator
 
-    cfg = load_stage_config(stage)  # fail on a broken stage file before anything starts
+    load_stage_config(stage, overrides=overrides)  # fail on a broken stage file before anything starts
     stop = stop_event or threading.Event()
     if stop_event is None and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -87,7 +88,7 @@ def run_local_stage(stage: str = "local", port: int = 4566, api_port: int = 0, d
         _say(f"emulator: AWS on {endpoint} (state in {state_dir.relative_to(PROJECT_ROOT)})")
 
         _say(f"deploy: Pulumi program, stack {stage}, into the emulator")
-        outputs = deploy(stage, endpoint, api.url, region=REGION)
+        outputs = deploy(stage, endpoint, api.url, region=REGION, overrides=overrides)
         _say(f"deploy: done, outputs in SSM /relay/{stage}/outputs")
 
         plane = DataPlane(endpoint, region=REGION)
