@@ -255,10 +255,12 @@ def create_shadow_table(dynamodb: Any, name: str) -> str:
 
 
 def add_calibration_lane(clients: Callable[[str], Any], outputs: Mapping[str, Any], suffix: str, batch_size: int,
-                         backlog: int) -> dict[str, str]:
+                         backlog: int, handler: str | None = "relay.capacity.timed_handler.lambda_handler"
+                         ) -> dict[str, str]:
     """A second copy of the log-indexer pipeline, with its own table, function and mapping, and a backlog.
 
-    The function has the log indexer's code, role, memory and environment; the mapping reads a table
+    The function has the log indexer's code (wrapped by ``handler``, which times each batch), role,
+    memory and environment; the mapping reads a table
     shaped like the messages table that holds ``backlog`` events, so it runs full batches of
     ``batch_size`` for as long as the backlog lasts. Run next to a checked pipeline, it measures d(B)
     under the very same CPU share (the emulator and every handler share this process).
@@ -274,7 +276,7 @@ def add_calibration_lane(clients: Callable[[str], Any], outputs: Mapping[str, An
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("placeholder.py", "")  # the data plane runs the code from this checkout
-    lam.create_function(FunctionName=name, Runtime=conf["Runtime"], Role=conf["Role"], Handler=conf["Handler"],
+    lam.create_function(FunctionName=name, Runtime=conf["Runtime"], Role=conf["Role"], Handler=handler or conf["Handler"],
                         Code={"ZipFile": buf.getvalue()}, Timeout=conf["Timeout"], MemorySize=conf["MemorySize"],
                         Environment={"Variables": dict(conf.get("Environment", {}).get("Variables", {}))})
     arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
@@ -606,3 +608,11 @@ def measure_local_stage(sends: int = 100, automations: int = 20, stage: str = "l
         emu.stop()
         os.environ.clear()
         os.environ.update(saved_env)
+
+
+def lane_cycles(function_name: str, start_mono: float, end_mono: float) -> list[tuple[int, float]]:
+    """``(records, seconds until the next batch started)`` for each batch of a timed lane in the window."""
+    from relay.capacity.timed_handler import BATCHES
+
+    runs = sorted(BATCHES.get(function_name, []))
+    return [(n, nxt[0] - t0) for (t0, _, n), nxt in zip(runs, runs[1:]) if start_mono <= t0 and nxt[0] <= end_mono]

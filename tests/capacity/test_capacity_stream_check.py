@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 import pytest
 
-from relay.capacity import measure
+from relay.capacity import measure, timed_handler
 from relay.capacity.model import BatchDuration, predict_stream
 
 CALIBRATE = (4, 24)   # batch sizes of the calibration pipelines
 CHECK = 8             # batch size of the checked pipeline (not one of the calibrated sizes)
-BACKLOG = 400         # events waiting in each calibration pipeline (outlasts the checked run)
+BACKLOG = 600         # events waiting in each calibration pipeline (outlasts the checked run)
 STREAM_POLL_S = 0.25  # the data plane's GetRecords interval on an idle shard (AWS: 4 per second)
 
 
@@ -52,6 +51,7 @@ def stage() -> Iterator[dict[str, Any]]:
                 lam.delete_function(FunctionName=fn["FunctionName"])
         lam.update_event_source_mapping(UUID=outputs["log_indexer_esm_uuid"], BatchSize=CHECK,
                                         ParallelizationFactor=1)
+        timed_handler.reset()
         lanes = [measure.add_calibration_lane(emu.client, outputs, f"cal{b}", b, BACKLOG) for b in CALIBRATE]
         plane = DataPlane(endpoint, poll_interval=0.2, stream_poll_interval=STREAM_POLL_S, metrics_interval=0.5)
         plane.start()
@@ -65,45 +65,41 @@ def stage() -> Iterator[dict[str, Any]]:
         os.environ.update(saved)
 
 
-def _durations(cw: Any, lanes: list[dict[str, str]], start: datetime, end: datetime,
-               need: int = 2) -> list[tuple[float, float]] | None:
-    """(batch size, mean duration s) per calibration lane in the window; None until each ran ``need`` batches."""
+def _cycles(lanes: list[dict[str, str]], start: float, end: float, need: int = 2) -> list[tuple[float, float]] | None:
+    """(batch records, mean seconds a batch holds its lane) per calibration lane in the window.
+
+    The time from one batch's start to the next is what the model calls d(B): the handler's run plus
+    the data plane's reading and dispatching in between. None until every lane ran ``need`` batches.
+    """
     out = []
     for lane in lanes:
-        m = measure.lambda_metrics(cw, lane["function"], start, end)
-        if m["Duration.SampleCount"] < need:
+        cycles = [c for c in measure.lane_cycles(lane["function"], start, end) if c[0] == int(lane["batch_size"])]
+        if len(cycles) < need:
             return None
-        out.append((float(lane["batch_size"]), m["Duration.Mean"] / 1000.0))
+        out.append((float(lane["batch_size"]), sum(c for _, c in cycles) / len(cycles)))
     return out
 
 
-def _wait_durations(cw: Any, lanes: list[dict[str, str]], start: datetime, timeout: float = 30.0) -> list:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = _durations(cw, lanes, start - timedelta(seconds=1), datetime.now(timezone.utc) + timedelta(seconds=1))
-        if got is not None:
-            return got
-        assert time.monotonic() < deadline, "the calibration lanes did not run two batches each"
-        time.sleep(0.25)
-
-
-def _check(stage: dict[str, Any], load_s: float, ratio: float = 2.0) -> tuple[float, float, str]:
+def _check(stage: dict[str, Any], load_s: float, ratio: float = 2.5) -> tuple[float, float, str]:
     clients, lanes = stage["clients"], stage["lanes"]
-    cw = clients("cloudwatch")
     # a first look at the calibration lanes sets the load: about `ratio` x one lane's capacity
-    rough = BatchDuration.fit(_wait_durations(cw, lanes, datetime.now(timezone.utc)))
-    rate = min(200.0, max(5.0, ratio * CHECK / rough(CHECK)))
+    t_warm = time.monotonic()
+    deadline = t_warm + 30
+    while (rough := _cycles(lanes, t_warm, time.monotonic())) is None:
+        assert time.monotonic() < deadline, "the calibration lanes did not run two batches each"
+        time.sleep(0.2)
+    rate = min(200.0, max(5.0, ratio * CHECK / BatchDuration.fit(rough)(CHECK)))
 
-    start = datetime.now(timezone.utc)
+    start = time.monotonic()
     r = measure.run_stream_load(clients, stage["outputs"], rate, load_s, CHECK, 1, settle_s=0.0)
-    end = datetime.now(timezone.utc)
-    time.sleep(0.8)  # the last metrics of the window flush
-    samples = _durations(cw, lanes, start, end + timedelta(seconds=0.5))
+    end = time.monotonic()
+    samples = _cycles(lanes, start, end)
     assert samples is not None, "the calibration lanes ran fewer than two batches each during the checked run"
     d = BatchDuration.fit(samples)
     for lane in lanes:  # the calibration lanes must have run full batches for the whole window
-        done = measure.lambda_metrics(cw, lane["function"], start - timedelta(minutes=5), end + timedelta(minutes=1))
-        assert done["Invocations.Sum"] * int(lane["batch_size"]) < int(lane["backlog"]), f"{lane['function']} ran dry"
+        ran = measure.lane_cycles(lane["function"], 0.0, end + 60)
+        assert sum(n for n, _ in ran) + int(lane["batch_size"]) < int(lane["backlog"]), f"{lane['function']} ran dry"
+    time.sleep(0.8)  # the last IteratorAge metrics flush
 
     p = predict_stream(r.arrival_per_s, CHECK, 1, d, poll_interval_s=STREAM_POLL_S)
     predicted = p.peak_iterator_age(r.load_s)
