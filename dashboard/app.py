@@ -7,13 +7,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="relay console", page_icon="📮", layout="wide")
+st.set_page_config(page_title="relay console", page_icon=":material/notifications:", layout="wide")
 page = st.navigation([
-    st.Page("pages/overview.py", title="Overview", icon="🩺", default=True),
-    st.Page("pages/queues.py", title="Queues", icon="📈"),
-    st.Page("pages/dead_letters.py", title="Dead letters", icon="📬"),
-    st.Page("pages/streams.py", title="Streams", icon="🌊"),
-    st.Page("pages/message_log.py", title="Message log", icon="🔎"),
-    st.Page("pages/audit.py", title="Audit", icon="📜"),
+    st.Page("pages/overview.py", title="Overview", icon=":material/monitor_heart:", default=True),
+    st.Page("pages/queues.py", title="Queues", icon=":material/show_chart:"),
+    st.Page("pages/dead_letters.py", title="Dead letters", icon=":material/mark_email_unread:"),
+    st.Page("pages/streams.py", title="Streams", icon=":material/waves:"),
+    st.Page("pages/message_log.py", title="Message log", icon=":material/search:"),
+    st.Page("pages/audit.py", title="Audit", icon=":material/history:"),
 ])
 page.run()

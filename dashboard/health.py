@@ -6,7 +6,8 @@ from dataclasses import dataclass
 __all__ = ["GREEN", "AMBER", "RED", "Thresholds", "classify", "worst", "BADGE"]
 
 GREEN, AMBER, RED = "green", "amber", "red"
-BADGE = {GREEN: "🟢", AMBER: "🟠", RED: "🔴"}
+# Streamlit colour markdown: renders everywhere (emoji need a font headless machines often lack)
+BADGE = {GREEN: ":green[●]", AMBER: ":orange[●]", RED: ":red[●]"}
 _ORDER = {GREEN: 0, AMBER: 1, RED: 2}
 
 

@@ -42,14 +42,14 @@ class DeadLetter:
         """A flat row for a table (and for JSON export)."""
         return {
             "message_id": self.message_id,
-            "kind": self.kind,
-            "receive_count": self.receive_count,
-            "sent_at": self.sent_at.isoformat(),
-            "age_s": round(self.age_seconds(now), 1),
-            "reason": self.reason,
             "run_id": self.run_id or "",
             "step": self.step,
+            "reason": self.reason,
             "function": (self.function_arn or "").rsplit(":", 1)[-1],
+            "receive_count": self.receive_count,
+            "age_s": round(self.age_seconds(now), 1),
+            "sent_at": self.sent_at.isoformat(),
+            "kind": self.kind,
             "body": self.body,
         }
 
@@ -84,7 +84,7 @@ def decode(kind: str, sqs_message: Mapping[str, Any]) -> DeadLetter:
     elif kind == "job" and isinstance(decoded, dict):
         run_id = decoded.get("runId") if isinstance(decoded.get("runId"), str) else None
         step = decoded.get("step") if isinstance(decoded.get("step"), int) else None
-        reason = f"job failed {attrs.get('ApproximateReceiveCount', '?')} receives (maxReceiveCount reached)"
+        reason = "job dead-lettered after maxReceiveCount failed receives"
         if run_id is None:
             reason = "job message names no runId"
     elif isinstance(decoded, dict) and "requestContext" in decoded:

@@ -74,7 +74,7 @@ def current() -> tuple[StageContext, auth.Access]:
     ctx, access = st.session_state[_CTX], st.session_state[_ACCESS]
     if ctx.is_prod:
         st.markdown(PROD_STYLE, unsafe_allow_html=True)
-        st.error(f"🔴 PRODUCTION — stage `{ctx.name}`: actions affect real users; each needs the stage name typed.")
+        st.error(f"PRODUCTION — stage `{ctx.name}`: actions affect real users; each needs the stage name typed.")
     else:
         where = "local emulator" if ctx.is_local else f"AWS {ctx.outputs.get('region', '')}"
         st.info(f"Stage `{ctx.name}` · {where}")

@@ -44,7 +44,7 @@ for name, outputs in sorted(published.items(), key=lambda kv: kv[0] != ctx.name)
         errors = sum(snap.function_errors.values())
         cols[3].metric(f"{health.BADGE[snap.errors_state]} Function errors (15 min)", f"{errors:.0f}")
         st.dataframe(pd.DataFrame([{"DLQ": x.kind, "messages": x.count, "oldest": _age(x.oldest_age_s, x.age_is_lower_bound),
-                                    "health": health.BADGE[x.state]} for x in snap.dlqs]),
+                                    "health": x.state} for x in snap.dlqs]),
                      hide_index=True, width="stretch", key=f"dlq-{name}")
         alarms = ", ".join(f"{a['alarm']}={a['state']}" for a in snap.alarms) or "none defined"
         st.caption(f"Oldest job: {_age(snap.job_oldest_age_s)} (alarm at {snap.thresholds['oldest_job_alarm_seconds']} s) · "

@@ -59,9 +59,9 @@ def test_overview_shows_dead_letters_amber(stage: Stage) -> None:
     at = console(stage)
     df = at.dataframe[0].value  # the selected stage comes first
     job = df[df["DLQ"] == "job"].iloc[0]
-    assert (job["messages"], job["health"]) == (3, "🟠")
+    assert (job["messages"], job["health"]) == (3, "amber")
     assert job["oldest"].startswith("≥ "), "no CloudWatch age locally: a sampled lower bound, said so"
-    assert any(s.value.startswith("🟠 " + stage.name) for s in at.subheader)
+    assert any(s.value.startswith(":orange[●] " + stage.name) for s in at.subheader)
 
 
 # ---- dead letters --------------------------------------------------------------------------------------
