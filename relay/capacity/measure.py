@@ -89,7 +89,7 @@ class CallCounter:
         self.plane_prefixes = tuple(plane_prefixes)
         self._lock = threading.Lock()
         self._tallies: dict[str, Tally] = collections.defaultdict(Tally)
-        self._gsis: dict[str, list[str]] = {}
+        self._gsis: dict[str, list[list[str]]] = {}
         self._internal = threading.local()
         self._original: Callable[..., Any] | None = None
         self.last_call: dict[str, float] = {}
@@ -148,12 +148,12 @@ class CallCounter:
             return self._tallies[origin].copy()
 
     # ---- pricing one call -----------------------------------------------------------------------
-    def _gsi_keys(self, client: Any, table: str) -> list[str]:
+    def _gsi_keys(self, client: Any, table: str) -> list[list[str]]:
         if table not in self._gsis:
             self._internal.active = True
             try:
                 desc = client.describe_table(TableName=table)["Table"]
-                self._gsis[table] = [next(k["AttributeName"] for k in g["KeySchema"] if k["KeyType"] == "HASH")
+                self._gsis[table] = [[k["AttributeName"] for k in g["KeySchema"]]
                                      for g in desc.get("GlobalSecondaryIndexes", [])]
             except Exception:  # noqa: BLE001
                 self._gsis[table] = []
@@ -164,7 +164,7 @@ class CallCounter:
     def _record(self, client: Any, origin: str, op: str, params: Mapping[str, Any], response: Any,
                 error: BaseException | None) -> None:
         service = client.meta.service_model.service_name
-        gsis: dict[str, list[str]] = {}
+        gsis: dict[str, list[list[str]]] = {}
         if service == "dynamodb" and op in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem",
                                             "TransactWriteItems"):
             tables = [params.get("TableName")] if "TableName" in params else list(params.get("RequestItems", {}))

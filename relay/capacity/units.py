@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import math
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from relay.capacity.prices import SQS_REQUEST_CHUNK_BYTES
 
@@ -105,30 +105,34 @@ def item_size(item: Mapping[str, Any] | None) -> int:
     return sum(_utf8(name) + _value_size(v) for name, v in (item or {}).items())
 
 
-def gsi_keys_touched(operation: str, params: Mapping[str, Any], gsi_keys: Iterable[str]) -> int:
-    """How many GSIs a write updates: those whose partition key the written attributes include.
+def gsi_keys_touched(operation: str, params: Mapping[str, Any], gsi_keys: Iterable[Sequence[str] | str]) -> int:
+    """How many GSIs a write updates.
 
-    A lower bound: an update that changes an index key costs two index writes (delete + put); we count one.
+    ``gsi_keys`` lists each GSI's key attributes (partition key, and sort key if any). A put reaches
+    an index only when the item carries all of that index's key attributes (DynamoDB leaves the
+    others out: a sparse index); an update reaches it when it sets one of them. A lower bound: an
+    update that changes an index key costs two index writes (delete + put); we count one.
     """
-    keys = list(gsi_keys)
-    if not keys:
+    indexes = [(k,) if isinstance(k, str) else tuple(k) for k in gsi_keys]
+    if not indexes:
         return 0
     if operation == "PutItem":
         names = set((params.get("Item") or {}).keys())
-    elif operation == "UpdateItem":
+        return sum(1 for keys in indexes if all(k in names for k in keys))
+    if operation == "UpdateItem":
         names = set((params.get("ExpressionAttributeNames") or {}).values())
         expr = str(params.get("UpdateExpression", ""))
-        names |= {k for k in keys if k in expr}
+        names |= {k for keys in indexes for k in keys if k in expr}
         names |= set((params.get("AttributeUpdates") or {}).keys())
-    elif operation == "DeleteItem":
-        return len(keys)  # the item leaves every index it was in; assume all
-    else:
-        return 0
-    return sum(1 for k in keys if k in names)
+        return sum(1 for keys in indexes if any(k in names for k in keys))
+    if operation == "DeleteItem":
+        return len(indexes)  # the item leaves every index it was in; assume all
+    return 0
 
 
-def write_units(operation: str, params: Mapping[str, Any], gsis: Mapping[str, list[str]] | None = None) -> float:
-    """Write request units of one DynamoDB write (``gsis``: table → GSI partition key attributes).
+def write_units(operation: str, params: Mapping[str, Any],
+                gsis: Mapping[str, Sequence[Sequence[str] | str]] | None = None) -> float:
+    """Write request units of one DynamoDB write (``gsis``: table → each GSI's key attributes).
 
     1 unit per started KB of the written item (at least 1), plus one per GSI the write reaches;
     transactional writes cost double. For UpdateItem/DeleteItem the item is not in the request, so

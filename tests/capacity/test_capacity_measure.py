@@ -33,9 +33,14 @@ def test_dynamodb_item_size_is_the_same_in_both_notations():
 
 
 def test_write_units_count_kilobytes_gsis_and_transactions():
-    gsis = {"log": ["recipient", "status", "runId"]}
-    small = {"TableName": "log", "Item": {"pk": "MSG#1", "sk": "VIEW", "recipient": "u", "status": "SENT"}}
+    gsis = {"log": [["recipient", "updatedAt"], ["status", "updatedAt"], ["runId", "updatedAt"]]}
+    small = {"TableName": "log", "Item": {"pk": "MSG#1", "sk": "VIEW", "recipient": "u", "status": "SENT", "updatedAt": 1}}
     assert units.write_units("PutItem", small, gsis) == 1 + 2  # 1 KB + two GSIs the item reaches
+    sparse = {"TableName": "log", "Item": {"pk": "MSG#1", "sk": "EVT#1", "recipient": "u", "status": "SENT"}}
+    assert units.write_units("PutItem", sparse, gsis) == 1  # no updatedAt: in no index
+    update = {"TableName": "log", "Key": {"pk": "MSG#1", "sk": "VIEW"}, "UpdateExpression": "SET #s = :s",
+              "ExpressionAttributeNames": {"#s": "status"}, "ExpressionAttributeValues": {":s": "DELIVERED"}}
+    assert units.write_units("UpdateItem", update, gsis) == 2
     big = {"TableName": "t", "Item": {"pk": "k", "body": "x" * 2500}}
     assert units.write_units("PutItem", big) == 3
     batch = {"RequestItems": {"t": [{"PutRequest": {"Item": {"pk": str(i)}}} for i in range(25)]}}
