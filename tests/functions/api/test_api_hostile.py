@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,7 +37,11 @@ routes = st.sampled_from([("POST", "/send"), ("POST", "/automations/invoke"), ("
                           ("GET", "/automations/runs/run_" + "x" * 500), ("POST", "/send/"), ("GET", "/")])
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
+# bounded in `make test`; RELAY_LONG=1 runs the long mode (2,000 hostile requests)
+EXAMPLES = 2_000 if os.environ.get("RELAY_LONG") else 200
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(route=routes, body=bodies, ctype=content_types, key=idempotency, b64=st.booleans(),
        query=st.dictionaries(st.sampled_from(["recipient", "status", "limit", "next", "x"]), st.text(max_size=40), max_size=4))
 def test_random_malformed_requests_never_5xx_never_stored(stage_for_hypothesis, route, body, ctype, key, b64, query):

@@ -1,6 +1,6 @@
 """API → request store → send worker → messages table → log indexer → API reads, in-process on moto.
 
-30 sends by default (100 with ``-m slow``), 20 % of them repeating an earlier Idempotency-Key with the same body: one request per key,
+20 sends by default (100 with ``-m slow``), 20 % of them repeating an earlier Idempotency-Key with the same body: one request per key,
 one outbox delivery per message, and every request reads back COMPLETED with its final statuses.
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ def stage():
 LONG = pytest.mark.skipif(not os.environ.get("RELAY_LONG"), reason="long mode: RELAY_LONG=1 make test-long")
 
 
-@pytest.mark.parametrize("sends", [30, pytest.param(100, marks=[pytest.mark.slow, LONG])])
+@pytest.mark.parametrize("sends", [20, pytest.param(100, marks=[pytest.mark.slow, LONG])])
 def test_sends_with_repeated_keys_deliver_once_and_read_back(stage, sends):
     stage.clear()
     rng = random.Random(7)

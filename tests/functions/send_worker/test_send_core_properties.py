@@ -5,6 +5,8 @@ never succeed), and every message it settles ends in a status the issue defines.
 """
 from __future__ import annotations
 
+import os
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,7 +35,7 @@ messages = st.fixed_dictionaries({"to": st.one_of(st.just({"email": "a@x.io", "u
 })
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=2_000 if os.environ.get("RELAY_LONG") else 200, deadline=None)
 @given(message=messages, source=values)
 def test_any_stored_request_settles_or_is_bad_content(message, source):
     provider = RecordingProvider()
