@@ -8,6 +8,7 @@ pure functions the job worker uses, so a stored automation can never hold a cond
 """
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -24,6 +25,7 @@ MAX_STEPS = 100  # per automation, counting the steps nested in if-branches
 MAX_DEPTH = 5  # if-nesting, and invoke-in-invoke nesting
 MAX_FETCH_BYTES = 1_048_576
 MAX_FETCH_TIMEOUT_MS = 30_000
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 
 
 class _Strict(BaseModel):
@@ -100,6 +102,18 @@ class Webhook(_Strict):
         scheme = v.split(":", 1)[0].lower() if ":" in v else ""
         if scheme not in ("http", "https"):
             raise ValueError("url must start with http:// or https://")
+        return v
+
+    @field_validator("headers")
+    @classmethod
+    def _safe_headers(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        for name, value in (v or {}).items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"header name {name[:50]!r} is not a valid HTTP header name")
+            if any(c in value for c in "\r\n\x00"):
+                raise ValueError(f"header {name!r} has a line break or NUL in its value")
+            if name.lower() in ("host", "content-length", "transfer-encoding", "connection"):
+                raise ValueError(f"header {name!r} is set by relay and cannot be overridden")
         return v
 
     @model_validator(mode="after")

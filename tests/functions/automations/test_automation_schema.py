@@ -95,3 +95,13 @@ def test_get_with_body_refused():
 def test_message_and_defaults_together_refused():
     errors = _errors(_req({"action": "send", "message": {"to": {}}, "template": "x"}))
     assert any("either message, or template" in msg for _, msg in errors)
+
+
+@pytest.mark.parametrize("headers,message", [
+    ({"X-Ok": "a\r\nX-Injected: 1"}, "line break"),
+    ({"Bad Name": "x"}, "not a valid HTTP header name"),
+    ({"Host": "internal"}, "cannot be overridden"),
+])
+def test_unsafe_fetch_headers_refused(headers, message):
+    errors = _errors(_req({"action": "fetch-data", "webhook": {"url": "https://x.example/", "headers": headers}}))
+    assert any(message in msg for _, msg in errors)
