@@ -433,5 +433,7 @@ def _one_request(target: Target, method: str, body: bytes | None, headers: Mappi
         raise FetchTimeout(f"fetch of {target.host}:{target.port} timed out") from exc
     except (OSError, http.client.HTTPException) as exc:
         raise FetchError(f"fetch of {target.host}:{target.port} failed: {exc}") from exc
+    except ValueError as exc:  # http.client refuses header names/values with line breaks
+        raise FetchError(f"fetch of {target.host}:{target.port}: invalid request: {exc}") from exc
     finally:
         conn.close()

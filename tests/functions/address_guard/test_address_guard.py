@@ -424,3 +424,12 @@ def test_https_pinned_ip_verifies_certificate_for_the_name(servers, tmp_path):
     with pytest.raises(address_guard.FetchError) as exc:
         fetch("GET", f"https://other.test:{srv.port}/", allow=allow, resolver=resolver, ssl_context=client_ctx)
     assert "other.test" in str(exc.value) and "CERTIFICATE_VERIFY_FAILED" in str(exc.value)
+
+
+def test_header_injection_refused_before_sending(servers):
+    srv = servers(lambda h: _json(h, 200, {}))
+    with pytest.raises(address_guard.FetchError) as exc:
+        fetch("GET", f"http://127.0.0.1:{srv.port}/", headers={"X-A": "1\r\nX-Injected: 2"},
+              allow={("127.0.0.1", srv.port)})
+    assert "invalid request" in str(exc.value)
+    assert srv.requests == []
