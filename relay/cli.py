@@ -25,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--no-console", action="store_true", help="do not start the Streamlit console")
     up.add_argument("--console-port", type=int, default=8501, help="console port on 127.0.0.1 (default 8501)")
     up.add_argument("--fresh", action="store_true", help="discard the saved local state and start empty")
+    up.add_argument("--state-dir", default=None,
+                    help="where the local stage keeps its state between runs (default .relay/<stage>)")
     up.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a stage setting for this run, as `pulumi config set` would "
                          "(e.g. --set relay:fetchAllow='[\"127.0.0.1:8080\"]'); repeatable")
@@ -40,6 +42,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from infra.config import ConfigError
+
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:  # a broken stage setting is the user's to fix: say which, no traceback
+        print(f"relay {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "up":
         from relay.local.stage import run_local_stage
 
@@ -52,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             overrides[key if ":" in key else f"relay:{key}"] = value
         return run_local_stage(stage=args.stage, port=args.port, api_port=args.api_port, demo=args.demo,
                                console=not args.no_console, console_port=args.console_port, fresh=args.fresh,
-                               overrides=overrides)
+                               overrides=overrides, state_dir=args.state_dir)
     if args.command == "capacity":
         from relay.capacity.cli import run_capacity
 

@@ -55,7 +55,7 @@ def run_local_stage(stage: str = "local", port: int = 4566, api_port: int = 0, d
                     console: bool = True, console_port: int = 8501, fresh: bool = False,
                     stop_event: threading.Event | None = None,
                     on_ready: Callable[[dict], None] | None = None,
-                    overrides: dict | None = None) -> int:
+                    overrides: dict | None = None, state_dir: str | Path | None = None) -> int:
     """Run the local stage in the foreground; returns the process exit status (0 on a clean stop)."""
     from relay.local.api_server import ApiServer
     from relay.local.dataplane import DataPlane
@@ -69,7 +69,7 @@ def run_local_stage(stage: str = "local", port: int = 4566, api_port: int = 0, d
             signal.signal(sig, lambda *_: stop.set())
 
     # Anything in this process that talks AWS talks to the emulator, never to a real account.
-    state_dir = PROJECT_ROOT / ".relay" / stage
+    state_dir = Path(state_dir) if state_dir else PROJECT_ROOT / ".relay" / stage
     if fresh and state_dir.exists():
         import shutil
 
@@ -85,7 +85,7 @@ def run_local_stage(stage: str = "local", port: int = 4566, api_port: int = 0, d
         endpoint = emulator.start()
         stack.callback(emulator.stop)
         os.environ.update(local_aws_env(endpoint))
-        _say(f"emulator: AWS on {endpoint} (state in {state_dir.relative_to(PROJECT_ROOT)})")
+        _say(f"emulator: AWS on {endpoint} (state in {state_dir})")
 
         _say(f"deploy: Pulumi program, stack {stage}, into the emulator")
         outputs = deploy(stage, endpoint, api.url, region=REGION, overrides=overrides)

@@ -1,0 +1,263 @@
+"""The local stage end to end, started as a user starts it (`relay up`), driven over real HTTP and boto3.
+
+One stage for the module (deploying takes a while); the tests run in file order and build on each other's
+state only where named (the poison runs of one test are redriven by the next).
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.harness import TERMINAL, FaultServer, LocalStage, start_stage
+
+MAX_RECEIVE = 5
+
+
+@pytest.fixture(scope="module")
+def fault() -> FaultServer:
+    with FaultServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stage(fault: FaultServer, tmp_path_factory) -> LocalStage:
+    # Pulumi.local.yaml's short clocks (job worker timeout 2 s, visibility 12 s), and this test's loopback
+    # server allowed past the address guard explicitly — the local stage's default allows nothing.
+    st = start_stage({"relay:fetchAllow": json.dumps([f"127.0.0.1:{fault.port}"]),
+                      "relay:jobMaxReceiveCount": str(MAX_RECEIVE)},
+                     state_dir=tmp_path_factory.mktemp("relay-state"))
+    yield st
+    code = st.stop()
+    assert code == 0, f"relay up must exit 0 after SIGINT, got {code}: {''.join(st.lines[-20:])}"
+
+
+def _send_body(i: int) -> dict:
+    data = {"name": f"User {i}", "order": f"#{i}"}
+    if i % 25 == 0:
+        data.pop("order")  # a missing template variable: UNROUTABLE with the reason, not a crash
+    return {"message": {
+        "to": {"user_id": f"u-{i % 40}", "email": f"u{i % 40}@example.com", "phone_number": "+15550100"},
+        "content": {"title": "Hi {{ name }}", "body": "Order {{ order }} shipped"},
+        "data": data,
+        "routing": {"method": "all" if i % 3 == 0 else "single", "channels": ["email", "sms"]},
+    }}
+
+
+def _outbox_deliveries(stage: LocalStage) -> Counter:
+    s3 = stage.client("s3")
+    per_message: Counter = Counter()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stage.outputs["request_bucket"],
+                                                               Prefix="outbox/"):
+        for obj in page.get("Contents", []):
+            _, channel, message_id, _delivery = obj["Key"].split("/", 3)
+            per_message[message_id] += 1
+    return per_message
+
+
+def _wait_requests_terminal(stage: LocalStage, request_ids: set[str], timeout: float) -> dict[str, dict]:
+    done: dict[str, dict] = {}
+
+    def check() -> bool:
+        for rid in sorted(request_ids - done.keys()):
+            body = stage.get(f"/requests/{rid}").json()
+            if body["messages"] and all(m["status"] in TERMINAL for m in body["messages"]):
+                done[rid] = body
+        return len(done) == len(request_ids)
+
+    stage.wait_for(check, timeout, interval=2, what=f"{len(request_ids)} requests to end terminal")
+    return done
+
+
+def _wait_runs(stage: LocalStage, run_ids: list[str], statuses: set[str], timeout: float) -> dict[str, dict]:
+    done: dict[str, dict] = {}
+
+    def check() -> bool:
+        for rid in run_ids:
+            if rid not in done:
+                body = stage.get(f"/automations/runs/{rid}").json()
+                if body["status"] in statuses:
+                    done[rid] = body
+        return len(done) == len(run_ids)
+
+    stage.wait_for(check, timeout, interval=2, what=f"{len(run_ids)} runs to reach {statuses}")
+    return done
+
+
+def test_sends_and_automations_complete_without_duplicate_delivery(stage: LocalStage, fault: FaultServer) -> None:
+    # GIVEN 200 sends, 40 of them replayed with the same Idempotency-Key and body, 2 reusing a key with another body
+    first: dict[int, str] = {}
+    for i in range(200):
+        r = stage.post("/send", _send_body(i), headers={"Idempotency-Key": f"e2e-{i}"})
+        assert r.status_code == 202, r.text
+        first[i] = r.json()["requestId"]
+    for i in range(0, 200, 5):
+        r = stage.post("/send", _send_body(i), headers={"Idempotency-Key": f"e2e-{i}"})
+        assert r.status_code == 202 and r.json()["requestId"] == first[i], "a replay answers the first response"
+    for i in (1, 2):
+        r = stage.post("/send", _send_body(i + 100), headers={"Idempotency-Key": f"e2e-{i}"})
+        assert r.status_code == 409 and r.json()["error"]["code"]
+
+    # AND 20 automations: delay + fetch-data (allowed loopback) + if; cancel; plain sends
+    runs: dict[str, str] = {}
+    for i in range(8):
+        body = {"automation": {"steps": [
+            {"action": "delay", "duration": "1 second"},
+            {"action": "fetch-data", "webhook": {"url": fault.url(f"ok-{i}"), "method": "GET"},
+             "merge_strategy": "soft-merge"},
+            {"action": "if", "condition": "data.tier == 'gold' and data.score > 5",
+             "then": [{"action": "send", "message": _send_body(1000 + i)["message"]}],
+             "else": [{"action": "update-profile", "profile": {"branch": "else"}}]},
+        ]}, "data": {"name": f"A{i}"}, "profile": {}, "recipient": f"u-{i}"}
+        r = stage.post("/automations/invoke", body)
+        assert r.status_code == 202, r.text
+        runs[r.json()["runId"]] = "COMPLETED"
+    for i in range(6):
+        victim = {"automation": {"cancelation_token": f"cart-{i}", "steps": [
+            {"action": "delay", "duration": "8 seconds"},
+            {"action": "send", "message": _send_body(2000 + i)["message"]}]},
+            "data": {}, "profile": {}, "recipient": f"u-{i}"}
+        r = stage.post("/automations/invoke", victim)
+        runs[r.json()["runId"]] = "CANCELED"
+        canceller = {"automation": {"steps": [{"action": "cancel", "cancelation_token": f"cart-{i}"}]},
+                     "data": {}, "profile": {}, "recipient": f"u-{i}"}
+        r = stage.post("/automations/invoke", canceller)
+        runs[r.json()["runId"]] = "COMPLETED"
+    assert len(runs) == 20
+
+    # THEN every accepted send ends DELIVERED / UNDELIVERABLE / UNROUTABLE / CANCELED
+    done = _wait_requests_terminal(stage, set(first.values()), timeout=240)
+    statuses = Counter(m["status"] for body in done.values() for m in body["messages"])
+    assert statuses["DELIVERED"] > 0 and statuses["UNROUTABLE"] >= 8, statuses
+    unroutable = [m for b in done.values() for m in b["messages"] if m["status"] == "UNROUTABLE"]
+    assert all("order" in m.get("reason", "") for m in unroutable), unroutable[:2]
+
+    # AND every run ends as planned: if-branch taken from fetched data, cancelled runs never send
+    finished = _wait_runs(stage, list(runs), {"COMPLETED", "CANCELED", "FAILED"}, timeout=180)
+    assert {rid: b["status"] for rid, b in finished.items()} == runs
+
+    # AND the outbox holds exactly one delivery per message id: nothing was delivered twice
+    deliveries = _outbox_deliveries(stage)
+    assert deliveries and max(deliveries.values()) == 1, deliveries.most_common(3)
+    delivered_ids = {m["messageId"] for b in done.values() for m in b["messages"] if m["status"] == "DELIVERED"}
+    assert delivered_ids <= set(deliveries)
+
+
+def test_poison_jobs_reach_dlq_after_exactly_max_receive_count_then_redrive_completes(
+        stage: LocalStage, fault: FaultServer) -> None:
+    sqs = stage.client("sqs")
+    # GIVEN a fetch-data target that fails every attempt
+    fault.failing = True
+    run_ids = []
+    for i in range(4):
+        body = {"automation": {"steps": [
+            {"action": "fetch-data", "webhook": {"url": fault.url(f"poison-{i}"), "method": "GET"}},
+            {"action": "send", "message": _send_body(3000 + i)["message"]}]},
+            "data": {}, "profile": {}, "recipient": f"u-{i}"}
+        r = stage.post("/automations/invoke", body)
+        assert r.status_code == 202
+        run_ids.append(r.json()["runId"])
+
+    # THEN the jobs land in the job DLQ, each after exactly maxReceiveCount attempts
+    def poison_in_dlq() -> bool:
+        seen = set()
+        for _ in range(5):  # peek: visibility 0 leaves every message where it is
+            got = sqs.receive_message(QueueUrl=stage.outputs["job_dlq_url"], MaxNumberOfMessages=10,
+                                      VisibilityTimeout=0, WaitTimeSeconds=0).get("Messages", [])
+            seen |= {json.loads(m["Body"]).get("runId") for m in got}
+        return set(run_ids) <= seen
+
+    stage.wait_for(poison_in_dlq, timeout=240, interval=3, what="the 4 poison jobs in the job DLQ")
+    assert [fault.hits[f"poison-{i}"] for i in range(4)] == [MAX_RECEIVE] * 4
+    failed = _wait_runs(stage, run_ids, {"FAILED"}, timeout=30)
+    assert all("HTTP 500" in json.dumps(b) for b in failed.values()), "the run says why it failed"
+
+    # WHEN the fault is lifted and the DLQ is redriven with the message-move API
+    fault.failing = False
+    task = sqs.start_message_move_task(SourceArn=stage.outputs["job_dlq_arn"], MaxNumberOfMessagesPerSecond=50)
+    assert task["TaskHandle"]
+    with pytest.raises(ClientError) as second:
+        sqs.start_message_move_task(SourceArn=stage.outputs["job_dlq_arn"])
+    assert second.value.response["Error"]["Code"] in {"AWS.SimpleQueueService.UnsupportedOperation",
+                                                       "UnsupportedOperation", "InvalidParameterValue"}
+
+    # THEN every run completes and its send is delivered: 0 lost
+    done = _wait_runs(stage, run_ids, {"COMPLETED"}, timeout=120)
+    assert len(done) == 4
+    tasks = sqs.list_message_move_tasks(SourceArn=stage.outputs["job_dlq_arn"])["Results"]
+    assert tasks[0]["Status"] == "COMPLETED" and tasks[0]["ApproximateNumberOfMessagesMoved"] >= 4
+    assert [fault.hits[f"poison-{i}"] for i in range(4)] == [MAX_RECEIVE + 1] * 4, "one more attempt each"
+
+
+def _log_indexer_window(stage: LocalStage, start: float, end: float) -> tuple[float, float]:
+    cw = stage.client("cloudwatch")
+    name = stage.outputs["log_indexer_function"]
+
+    def stat(metric: str) -> float:
+        points = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName=metric,
+                                          Dimensions=[{"Name": "FunctionName", "Value": name}],
+                                          StartTime=start - 60, EndTime=end + 60, Period=60,
+                                          Statistics=["Maximum"])["Datapoints"]
+        return max((p["Maximum"] for p in points), default=0.0)
+
+    return stat("IteratorAge"), stat("ConcurrentExecutions")
+
+
+def _stream_load(stage: LocalStage, tag: str, n: int, keys: int) -> None:
+    """Write n message events straight into the messages table (what the send worker writes)."""
+    ddb = stage.client("dynamodb")
+    now = int(time.time() * 1000)
+    for i in range(n):
+        mid = f"msg_{tag}{i % keys:04d}"
+        ddb.put_item(TableName=stage.outputs["message_table"], Item={
+            "pk": {"S": f"MSG#{mid}"}, "sk": {"S": f"EVT#{now + i:013d}#00#SENT"},
+            "messageId": {"S": mid}, "requestId": {"S": f"req_{tag}"}, "recipient": {"S": f"load-{tag}"},
+            "channel": {"S": "email"}, "status": {"S": "SENT"}, "ts": {"N": str(now + i)}})
+
+
+def _wait_indexed(stage: LocalStage, tag: str, keys: int) -> None:
+    def count() -> bool:
+        r = stage.get("/messages", recipient=f"load-{tag}", limit=100)
+        items = r.json()["items"]
+        nxt = r.json().get("next")
+        while nxt:
+            page = stage.get("/messages", recipient=f"load-{tag}", limit=100, next=nxt).json()
+            items += page["items"]
+            nxt = page.get("next")
+        return len(items) >= keys
+    stage.wait_for(count, timeout=240, interval=2, what=f"stream load {tag} indexed")
+
+
+def test_parallelization_factor_4_beats_factor_1_and_11_is_refused(stage: LocalStage) -> None:
+    lam = stage.client("lambda")
+    uuid = stage.outputs["log_indexer_esm_uuid"]
+    results = {}
+    for factor in (1, 4):
+        lam.update_event_source_mapping(UUID=uuid, ParallelizationFactor=factor, BatchSize=20)
+        time.sleep(4)  # the data plane picks up a mapping change within seconds
+        t0 = time.time()
+        _stream_load(stage, f"f{factor}x", n=600, keys=60)
+        _wait_indexed(stage, f"f{factor}x", keys=60)
+        time.sleep(5)  # one more metrics flush
+        results[factor] = _log_indexer_window(stage, t0, time.time())
+    (age1, conc1), (age4, conc4) = results[1], results[4]
+    assert conc1 == 1 and conc4 > 1, results
+    assert age4 < age1, results
+
+    with pytest.raises(ClientError) as refused:
+        lam.update_event_source_mapping(UUID=uuid, ParallelizationFactor=11)
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert lam.get_event_source_mapping(UUID=uuid)["ParallelizationFactor"] == 4
+
+
+def test_lambda_metrics_reach_cloudwatch(stage: LocalStage) -> None:
+    cw = stage.client("cloudwatch")
+    names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Lambda")["Metrics"]}
+    assert {"Invocations", "Errors", "Duration", "ConcurrentExecutions", "IteratorAge"} <= names
+    functions = {d["Value"] for m in cw.list_metrics(Namespace="AWS/Lambda", MetricName="Invocations")["Metrics"]
+                 for d in m["Dimensions"] if d["Name"] == "FunctionName"}
+    assert {stage.outputs["api_function"], stage.outputs["send_worker_function"],
+            stage.outputs["job_worker_function"], stage.outputs["log_indexer_function"]} <= functions
