@@ -57,20 +57,24 @@ class Tally:
     s3_get_tier: float = 0.0
     sqs_requests: float = 0.0
     sqs_messages_received: float = 0.0
+    sqs_messages_sent: float = 0.0
     dynamodb_wru: float = 0.0
     dynamodb_rru: float = 0.0
     stream_records_read: float = 0.0
     cloudwatch_put_metric_data: float = 0.0
+    wru_by_table: collections.Counter = field(default_factory=collections.Counter)
 
     def copy(self) -> "Tally":
-        t = Tally(**{k: v for k, v in self.__dict__.items() if k != "calls"})
+        t = Tally(**{k: v for k, v in self.__dict__.items() if k not in ("calls", "wru_by_table")})
         t.calls = collections.Counter(self.calls)
+        t.wru_by_table = collections.Counter(self.wru_by_table)
         return t
 
     def minus(self, earlier: "Tally") -> "Tally":
-        t = Tally(**{k: v - getattr(earlier, k) for k, v in self.__dict__.items() if k != "calls"})
-        t.calls = collections.Counter({k: v - earlier.calls.get(k, 0) for k, v in self.calls.items()
-                                       if v - earlier.calls.get(k, 0)})
+        t = Tally(**{k: v - getattr(earlier, k) for k, v in self.__dict__.items() if k not in ("calls", "wru_by_table")})
+        for name in ("calls", "wru_by_table"):
+            mine, theirs = getattr(self, name), getattr(earlier, name)
+            setattr(t, name, collections.Counter({k: v - theirs.get(k, 0) for k, v in mine.items() if v - theirs.get(k, 0)}))
         return t
 
 
@@ -184,9 +188,16 @@ class CallCounter:
                 t.sqs_requests += units.sqs_requests(op, params)
                 if op == "ReceiveMessage" and response:
                     t.sqs_messages_received += len(response.get("Messages", []))
+                elif op == "SendMessage":
+                    t.sqs_messages_sent += 1
+                elif op == "SendMessageBatch":
+                    t.sqs_messages_sent += len(params.get("Entries", []))
             elif service == "dynamodb":
                 # a failed conditional write is still billed its write units
-                t.dynamodb_wru += units.write_units(op, params, gsis)
+                wru = units.write_units(op, params, gsis)
+                t.dynamodb_wru += wru
+                if wru:
+                    t.wru_by_table[str(params.get("TableName") or ",".join(params.get("RequestItems", {})) or "?")] += wru
                 t.dynamodb_rru += units.read_units(op, params, response if error is None else None) \
                     if op in ("GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems") else 0.0
             elif service == "dynamodbstreams" and op == "GetRecords" and response:
@@ -501,7 +512,9 @@ def flow_document(kind: str, description: str, notifications: int, handler: Tall
     ``metrics`` maps the logical function name to :func:`lambda_metrics` of that function in the phase.
     """
     n = float(notifications)
-    jobs = plane.sqs_messages_received  # what the job worker's mapping received (redeliveries included)
+    # job messages the handlers enqueued (relay's only queue sends); the mapping's receives can be more
+    # when a slow local run lets visibility lapse, and are kept as information
+    jobs = handler.sqs_messages_sent
     return {
         "notifications": notifications,
         "description": description,
@@ -510,12 +523,14 @@ def flow_document(kind: str, description: str, notifications: int, handler: Tall
         "sqs_requests": handler.sqs_requests / n,
         "job_messages": jobs / n,
         "stream_records": plane.stream_records_read / n,
+        "job_messages_received": plane.sqs_messages_received / n,
         "dynamodb_wru": handler.dynamodb_wru / n,
         "dynamodb_rru": handler.dynamodb_rru / n,
         "cloudwatch_put_metric_data": handler.cloudwatch_put_metric_data / n,
         "functions": {name: {"invocations": m["Invocations.Sum"] / n, "duration_ms": m["Duration.Sum"] / n}
                       for name, m in metrics.items() if m["Invocations.Sum"] > 0},
         "calls": {k: v / n for k, v in sorted(handler.calls.items())},
+        "dynamodb_wru_by_table": {k: v / n for k, v in sorted(handler.wru_by_table.items())},
         "dataplane_calls": {k: v / n for k, v in sorted(plane.calls.items())},
     }
 
