@@ -103,9 +103,12 @@ def test_disabled_mapping_stops_polling_live(aws, plane_factory):
     fn = aws.function("job-worker")
     url, arn = aws.queue("jobs")
     esm = aws("lambda").create_event_source_mapping(FunctionName=fn["FunctionName"], EventSourceArn=arn)
-    plane_factory().start()
+    plane = plane_factory()
+    plane.start()
     aws("lambda").update_event_source_mapping(UUID=esm["UUID"], Enabled=False)
-    time.sleep(1.5)  # poll interval 0.2 s + one long poll
+    runner = plane.runner(esm["UUID"])
+    # the watcher sees the change within its poll interval; pollers finish their current long poll
+    wait_for(lambda: not runner.mapping.enabled and runner.receiving == 0, timeout=5)
     aws("sqs").send_message(QueueUrl=url, MessageBody="while disabled")
     time.sleep(1.0)
     assert _bodies(fn["FunctionName"]) == []

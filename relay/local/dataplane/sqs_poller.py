@@ -62,6 +62,8 @@ class SqsMappingRunner:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._queue_url: str | None = None
+        self._receiving = 0
+        self._count_lock = threading.Lock()
 
     # ---- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -73,6 +75,11 @@ class SqsMappingRunner:
     def update(self, mapping: MappingSpec) -> None:
         """Adopt a changed mapping (batch size, window, enabled, response types) from the next batch on."""
         self.mapping = mapping
+
+    @property
+    def receiving(self) -> int:
+        """Pollers inside a ``ReceiveMessage`` call now (0 once a disabled mapping has gone quiet)."""
+        return self._receiving
 
     def signal_stop(self) -> None:
         self._stop.set()
@@ -115,10 +122,20 @@ class SqsMappingRunner:
                 wait = min(LONG_POLL_S, math.ceil(left))
             else:
                 wait = LONG_POLL_S
-            got = self._sqs().receive_message(
-                QueueUrl=self._url(), MaxNumberOfMessages=min(10, m.batch_size - len(messages)),
-                WaitTimeSeconds=wait, AttributeNames=["All"], MessageAttributeNames=["All"],
-            ).get("Messages", [])
+            with self._count_lock:
+                self._receiving += 1
+            try:
+                if not self.mapping.enabled:
+                    # checked after counting ourselves in: once `receiving` reads 0 on a disabled
+                    # mapping, no poller can start another receive
+                    break
+                got = self._sqs().receive_message(
+                    QueueUrl=self._url(), MaxNumberOfMessages=min(10, m.batch_size - len(messages)),
+                    WaitTimeSeconds=wait, AttributeNames=["All"], MessageAttributeNames=["All"],
+                ).get("Messages", [])
+            finally:
+                with self._count_lock:
+                    self._receiving -= 1
             if not got and not messages:
                 return []  # back to the outer loop, which notices a disabled or changed mapping
             if got and window_end is None:
