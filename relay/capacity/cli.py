@@ -62,8 +62,9 @@ def render_text(r: dict[str, Any]) -> str:
     s = r.get("stream")
     if s:
         d = s["batch_duration_model"]
-        lines += ["", f"message-log stream: {s['records_per_s']:g} records/s ({s['records_per_send']:g} per send), "
-                  f"batch size {s['batch_size']}, d(B) = {d['fixed_s'] * 1000:.2f} ms + {d['per_record_s'] * 1000:.3f} ms x B"]
+        lines += ["", f"message-log stream: {s['records_per_s']:g} records/s ({s['records_per_send']:g} per send) over "
+                  f"{s['shards']} shard(s), batch size {s['batch_size']}, "
+                  f"d(B) = {d['fixed_s'] * 1000:.2f} ms + {d['per_record_s'] * 1000:.3f} ms x B"]
         for p in s["by_factor"]:
             if p["stable"]:
                 age = f"{p['iterator_age_s']:.3f} s"
@@ -78,6 +79,9 @@ def render_text(r: dict[str, Any]) -> str:
         needed = s["needed_factor"]
         lines.append(f"  needed factor: {needed if needed is not None else 'none up to 10'} "
                      f"(configured {s['configured_factor']}; lanes at most {s['max_utilisation']:.0%} busy)")
+        if s.get("configured_factor_sends_per_s") is not None:
+            lines.append(f"  the configured factor {s['configured_factor']} keeps up with about "
+                         f"{s['configured_factor_sends_per_s']:,.0f} sends/s at this d(B)")
         lines.append(f"  caveat: {s['caveat']}")
     for note in r["notes"]:
         lines.append(f"note: {note}")

@@ -11,7 +11,9 @@ from relay.capacity.calls import CallsFile
 from relay.capacity.model import (AWS_STREAM_POLL_S, ORDERING_CAVEAT, cost_per_million, predict_stream,
                                   smallest_factor)
 
-__all__ = ["parse_rate", "parse_duration", "build_report", "InputError"]
+__all__ = ["parse_rate", "parse_duration", "build_report", "InputError", "PARTITION_WRITES_PER_S"]
+
+PARTITION_WRITES_PER_S = 1000
 
 
 class InputError(ValueError):
@@ -69,6 +71,10 @@ def build_report(cfg: StageConfig, calls: CallsFile, rate_per_s: float, target_s
         "stream": None,
         "notes": [],
     }
+    if calls.stage == "local":
+        report["notes"].append("durations (Lambda GB-s and the log indexer's d(B)) were measured against the emulator "
+                               "on one machine and are pessimistic for AWS; to size a real stage, put d(B) from its "
+                               "log indexer's Duration metric into a calls file and pass it with --calls")
     if cfg.region != prices.REGION:
         report["notes"].append(f"prices are {prices.REGION} list prices; the stage runs in {cfg.region}")
 
@@ -77,13 +83,22 @@ def build_report(cfg: StageConfig, calls: CallsFile, rate_per_s: float, target_s
     dur = calls.log_indexer_duration
     if send is not None and dur is not None:
         arrival = rate_per_s * send.stream_records
-        choice = smallest_factor(arrival, cfg.stream_batch_size, dur, target_s, poll_interval_s=poll_interval_s)
+        # a stream has a shard per table partition, and a partition takes at most 1,000 WRU/s: event
+        # items are under 1 KB, so at least one shard per 1,000 records/s (DynamoDB may split further)
+        shards = max(1, math.ceil(arrival / PARTITION_WRITES_PER_S))
+        choice = smallest_factor(arrival, cfg.stream_batch_size, dur, target_s, poll_interval_s=poll_interval_s,
+                                 shards=shards)
         configured = predict_stream(arrival, cfg.stream_batch_size, cfg.parallelization_factor, dur,
-                                    poll_interval_s=poll_interval_s)
+                                    poll_interval_s=poll_interval_s, shards=shards)
+        lane_capacity = configured.lane_capacity_per_s
+        sustained = (cfg.parallelization_factor * shards * lane_capacity * choice.max_utilisation
+                     if not math.isinf(lane_capacity) else math.inf)
         stream_fill = configured.batch_records if configured.stable else float(cfg.stream_batch_size)
         report["stream"] = {
             "records_per_s": arrival,
             "records_per_send": send.stream_records,
+            "shards": shards,
+            "configured_factor_sends_per_s": _finite(sustained / send.stream_records) if send.stream_records else None,
             "batch_size": cfg.stream_batch_size,
             "batch_duration_model": {"fixed_s": dur.fixed_s, "per_record_s": dur.per_record_s},
             "needed_factor": choice.factor,

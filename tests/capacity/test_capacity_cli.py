@@ -42,8 +42,12 @@ def test_prod_at_1000_per_s_prints_costs_and_needed_factor(tmp_path):
     assert rc == 0, err
     assert "cost per 1M sends: $" in out and "cost per 1M automations: $" in out
     assert "Pulumi.prod.yaml: memory 512 MB" in out
-    # 3000 records/s, B=500, d(500)=1.01 s → 495 records/s per lane; ≤80% busy needs 8 lanes
-    assert "needed factor: 8 (configured 4" in out
+    # 3000 records/s need 3 shards (1,000 writes/s per partition); B=500, d(500)=1.01 s → 495 records/s
+    # per lane; 1,000 records/s per shard at ≤80% busy needs 3 lanes per shard
+    assert "over 3 shard(s)" in out
+    assert "needed factor: 3 (configured 4" in out
+    # 4 lanes x 3 shards x 495/s x 0.8 / 3 records per send
+    assert "the configured factor 4 keeps up with about 1,584 sends/s" in out
     assert "partition key" in out
 
 
@@ -58,6 +62,8 @@ def test_json_output_has_itemised_costs_and_inputs(tmp_path):
     assert send["total_usd"] == pytest.approx(sum(ln["usd"] for ln in send["lines"]))
     assert doc["inputs"]["stage_config"]["memory_size"] == 256
     assert doc["stream"]["needed_factor"] == 1 and doc["stream"]["configured_factor"] == 2
+    assert doc["stream"]["shards"] == 1
+    assert any("pessimistic for AWS" in n for n in doc["notes"])  # the calls were measured on the local stage
 
 
 def test_bad_rate_is_refused_with_exit_2(tmp_path):

@@ -134,3 +134,32 @@ def test_snapshot_difference_is_one_phase():
     b.calls["s3:PutObject"] += 3
     d = b.minus(a)
     assert d.s3_put_tier == 3 and d.calls == {"s3:PutObject": 3}
+
+
+def test_flow_document_is_per_notification_and_parses():
+    from relay.capacity.calls import parse_calls
+    from relay.capacity.measure import Tally, flow_document
+
+    handler = Tally(s3_put_tier=20, s3_get_tier=10, dynamodb_wru=250, sqs_messages_sent=30, sqs_requests=30)
+    handler.calls["s3:PutObject"] = 20
+    plane = Tally(stream_records_read=30, sqs_messages_received=45)
+    metrics = {"api": {"Invocations.Sum": 10.0, "Duration.Sum": 1500.0},
+               "job_worker": {"Invocations.Sum": 21.0, "Duration.Sum": 420.0},
+               "request_worker": {"Invocations.Sum": 0.0, "Duration.Sum": 0.0}}
+    doc = flow_document("automation", "d", 10, handler, plane, metrics)
+    assert doc["s3_put_tier"] == 2 and doc["dynamodb_wru"] == 25 and doc["stream_records"] == 3
+    assert doc["job_messages"] == 3 and doc["job_messages_received"] == 4.5  # sends, not redeliveries
+    assert doc["functions"] == {"api": {"invocations": 1.0, "duration_ms": 150.0},
+                                "job_worker": {"invocations": 2.1, "duration_ms": 42.0}}
+    calls = parse_calls({"version": 1, "flows": {"automation": doc}})
+    assert calls.flows["automation"].job_messages == 3
+
+
+def test_committed_measurement_is_readable():
+    from relay.capacity.calls import DEFAULT_CALLS_PATH, load_calls
+
+    calls = load_calls()
+    assert set(calls.flows) == {"send", "automation"}, DEFAULT_CALLS_PATH
+    assert calls.notifications["send"] >= 100 and calls.measured_at and calls.command.startswith(".venv/bin/python bench/calls.py")
+    assert calls.log_indexer_duration is not None and calls.log_indexer_duration.per_record_s > 0
+    assert calls.flows["send"].s3_put_tier >= 1  # at least the API's request object
