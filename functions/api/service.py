@@ -167,7 +167,8 @@ def list_messages(query: dict[str, str], ports: ApiPorts) -> Reply:
     limit = 50
     if "limit" in query:
         raw = query["limit"]
-        if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        # ASCII digits only: str.isdigit() also accepts '¹', which int() refuses
+        if not re.fullmatch(r"[0-9]{1,3}", raw) or not 1 <= int(raw) <= 100:
             details.append({"field": "limit", "message": "an integer from 1 to 100", "type": "int_range"})
         else:
             limit = int(raw)

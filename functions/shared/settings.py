@@ -103,7 +103,7 @@ def parse_fetch_allow(raw: str) -> frozenset[tuple[str, int]]:
         if not entry:
             continue
         host, sep, port = entry.rpartition(":")
-        if not sep or not host or not port.isdigit():
+        if not sep or not host or not (port.isascii() and port.isdigit()):
             raise SettingsError(f"FETCH_ALLOW entry {entry!r}: must be 'host:port'")
         out.add((host.strip("[]").lower(), int(port)))
     return frozenset(out)

@@ -253,6 +253,12 @@ def test_list_messages_bad_query_names_every_field(stage):
     assert (status, body["error"]["message"]) == (422, "query is invalid: recipient")
 
 
+@pytest.mark.parametrize("limit", ["¹", "٣", "0", "101", "-1", "1e2", ""])
+def test_list_messages_non_ascii_or_out_of_range_limit_is_422(stage, limit):
+    status, body, _ = call("GET", "/messages", query={"recipient": "ann", "limit": limit})
+    assert (status, body["error"]["details"][0]["field"]) == (422, "limit")
+
+
 def test_list_messages_forged_next_token_is_422(stage):
     token = base64.urlsafe_b64encode(json.dumps({"bogus": "key"}).encode()).decode().rstrip("=")
     status, body, _ = call("GET", "/messages", query={"recipient": "ann", "next": token})

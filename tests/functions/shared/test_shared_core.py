@@ -38,6 +38,7 @@ def test_settings_defaults_follow_stage_names():
     ({"PROVIDERS": "[1]"}, "PROVIDERS='[1]': must be a JSON object channel -> provider"),
     ({"PROVIDERS": "{bad"}, "PROVIDERS='{bad': must be a JSON object channel -> provider"),
     ({"FETCH_ALLOW": "localhost"}, "FETCH_ALLOW entry 'localhost': must be 'host:port'"),
+    ({"FETCH_ALLOW": "h:¹"}, "FETCH_ALLOW entry 'h:¹': must be 'host:port'"),
 ])
 def test_settings_bad_value_raises_naming_variable(env, message):
     with pytest.raises(SettingsError) as exc:
