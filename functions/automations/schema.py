@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from functions.automations.delays import DelayError, parse_duration, parse_until
 from functions.automations.expressions import ExpressionError, parse_condition
+from functions.shared.send_schema import SendMessage
 
 __all__ = [
     "InvokeRequest", "Automation", "Step", "SendStep", "DelayStep", "FetchDataStep", "Webhook", "IfStep",
@@ -41,11 +42,21 @@ class SendStep(_Strict):
     """
 
     action: Literal["send"]
-    message: dict[str, Any] | None = None
+    message: SendMessage | None = None  # validated now, so a bad message is a 422, not a dead letter
     template: str | None = Field(default=None, min_length=1, max_length=200)
     recipient: str | None = Field(default=None, min_length=1, max_length=200)
     data: dict[str, Any] | None = None
     channels: list[Annotated[str, Field(min_length=1, max_length=50)]] | None = Field(default=None, min_length=1)
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, v: list[str] | None) -> list[str] | None:
+        from functions.shared.channels import CHANNELS
+
+        for channel in v or ():
+            if channel not in CHANNELS:
+                raise ValueError(f"unknown channel {channel!r} (known: {', '.join(sorted(CHANNELS))})")
+        return v
 
     @model_validator(mode="after")
     def _message_or_defaults(self) -> "SendStep":

@@ -93,7 +93,8 @@ def test_get_with_body_refused():
 
 
 def test_message_and_defaults_together_refused():
-    errors = _errors(_req({"action": "send", "message": {"to": {}}, "template": "x"}))
+    message = {"to": {"email": "a@example.com"}, "template": "t"}
+    errors = _errors(_req({"action": "send", "message": message, "template": "x"}))
     assert any("either message, or template" in msg for _, msg in errors)
 
 
@@ -105,3 +106,21 @@ def test_message_and_defaults_together_refused():
 def test_unsafe_fetch_headers_refused(headers, message):
     errors = _errors(_req({"action": "fetch-data", "webhook": {"url": "https://x.example/", "headers": headers}}))
     assert any(message in msg for _, msg in errors)
+
+
+def test_bad_send_message_reported_at_request_time():
+    errors = _errors(_req({"action": "send", "message": {"to": {"email": "a@example.com"}, "channels": ["pigeon"],
+                                                         "content": {"body": "x"}}}))
+    assert any(loc.startswith("automation.steps.0.send.message.channels") and "unknown channel 'pigeon'" in msg
+               for loc, msg in errors)
+
+
+def test_unknown_step_channel_refused():
+    errors = _errors(_req({"action": "send", "channels": ["pigeon"]}))
+    assert any("unknown channel 'pigeon'" in msg for _, msg in errors)
+
+
+def test_send_message_stored_in_normal_form():
+    body = _req({"action": "send", "message": {"to": {"email": "a@example.com"}, "content": {"body": "x"}}})
+    dumped = InvokeRequest.model_validate(body).model_dump(mode="json", by_alias=True, exclude_none=True)
+    assert dumped["automation"]["steps"][0]["message"]["to"] == [{"email": "a@example.com"}]

@@ -187,14 +187,15 @@ def test_cancel_stops_other_run_before_next_step(stage):
     assert _sends(stage) == {}
 
 
-def test_invalid_send_message_fails_step_with_field_errors(stage):
+def test_invalid_built_message_fails_step_with_field_errors(stage):
+    # the request is valid; the message built from the run's profile at step time is not
     run_id = "run_01JQGGGGGGGGGGGGGGGGGGGGGG"
-    _start(stage, run_id, _body([{"action": "send", "message": {"to": {"email": "a@example.com"},
-                                                              "content": {"body": "x"}, "channels": ["pigeon"]}}]))
+    _start(stage, run_id, _body([{"action": "send"}], profile={"email": "not-an-address"}))
     messages = stage.receive_jobs()
     response = job_handler(stage.sqs_event(messages), None)
     assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [messages[0]["MessageId"]]
-    assert "unknown channel 'pigeon'" in _step(stage, run_id, 0)["error"]
+    error = _step(stage, run_id, 0)["error"]
+    assert "step 0 (send): invalid message" in error and "to.0.email" in error
 
 
 class _Context:
