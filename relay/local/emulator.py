@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from relay.local import esm_rules, triggers
+from relay.local import esm_rules, moto_speedups, triggers
 
 __all__ = ["Emulator", "DEFAULT_REGION", "DEFAULT_PORT", "LOCAL_CREDENTIALS"]
 
@@ -108,6 +108,7 @@ class Emulator:
             return self.endpoint_url
         triggers.install()
         esm_rules.install()
+        moto_speedups.install()
         # werkzeug logs every request at INFO; the local stage serves thousands per second
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         from relay.local.message_move import MessageMoveService

@@ -7,7 +7,8 @@ Instead the emulator writes a small, explicit snapshot when it stops and loads i
   message attributes, receive count and the queue a dead-lettered message came from (so a redrive
   after the restart still sends each message home). DLQ contents survive; in-flight messages come back
   visible, as they would after their visibility timeout.
-* **S3**: every bucket and object (body, content type, user metadata) — the request store and outbox.
+* **S3**: every bucket and object (body and metadata: content type, user metadata) — the request
+  store and outbox.
 * **DynamoDB**: every table (keys, attributes, GSIs) and item — runs, message log, audit.
 
 What is *not* kept: functions, mappings, alarms, parameters… — ``relay up`` deploys those again from
@@ -30,6 +31,7 @@ import logging
 import os
 import shutil
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Callable
 
@@ -40,7 +42,7 @@ __all__ = ["save", "restore", "SNAPSHOT_FILE", "SnapshotSummary"]
 log = logging.getLogger(__name__)
 
 SNAPSHOT_FILE = "snapshot.json"
-_VERSION = 1
+_VERSION = 2
 # queue attributes CreateQueue accepts (the rest are computed by SQS)
 _QUEUE_ATTRS = ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
                 "VisibilityTimeout", "RedrivePolicy", "RedriveAllowPolicy", "SqsManagedSseEnabled", "FifoQueue",
@@ -59,7 +61,7 @@ def save(state_dir: Path | str, client: ClientFactory) -> SnapshotSummary:
         shutil.rmtree(tmp)
     (tmp / "blobs").mkdir(parents=True)
     doc = {"version": _VERSION, "savedAt": time.time(), "queues": _save_queues(),
-           "buckets": _save_buckets(client("s3"), tmp / "blobs"), "tables": _save_tables(client("dynamodb"))}
+           "buckets": _save_buckets(tmp / "blobs"), "tables": _save_tables(client("dynamodb"))}
     (tmp / SNAPSHOT_FILE).write_text(json.dumps(doc))
     old = state_dir.with_name(state_dir.name + ".old")
     if old.exists():
@@ -98,21 +100,26 @@ def _save_queues() -> list[dict]:
     return out
 
 
-def _save_buckets(s3: Any, blobs: Path) -> list[dict]:
+def _save_buckets(blobs: Path) -> list[dict]:
+    # moto's backend directly: one GetObject per object over HTTP made a big request store slow to save
+    from moto.s3.models import s3_backends
+
     out = []
-    for b in s3.list_buckets().get("Buckets", []):
-        objects = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=b["Name"]):
-            for o in page.get("Contents", []):
-                obj = s3.get_object(Bucket=b["Name"], Key=o["Key"])
-                body = obj["Body"].read()
-                digest = hashlib.sha256(body).hexdigest()
-                path = blobs / digest
-                if not path.exists():
-                    path.write_bytes(body)
-                objects.append({"key": o["Key"], "blob": digest, "contentType": obj.get("ContentType"),
-                                "metadata": obj.get("Metadata") or {}})
-        out.append({"name": b["Name"], "objects": objects})
+    for account, partitions in list(s3_backends.items()):
+        for partition, backend in list(partitions.items()):
+            for bucket in list(backend.buckets.values()):
+                objects = []
+                for key in list(bucket.keys.values()):
+                    body = getattr(key, "value", None)
+                    if body is None:  # delete marker
+                        continue
+                    digest = hashlib.sha256(body).hexdigest()
+                    path = blobs / digest
+                    if not path.exists():
+                        path.write_bytes(body)
+                    objects.append({"key": key.name, "blob": digest, "metadata": dict(key.metadata)})
+                out.append({"account": account, "partition": partition, "name": bucket.name,
+                            "region": bucket.region_name, "objects": objects})
     return out
 
 
@@ -186,7 +193,7 @@ def restore(state_dir: Path | str, client: ClientFactory) -> SnapshotSummary | N
 
 
 def _restore_queues(queues: list[dict], sqs: Any) -> list[dict]:
-    from moto.sqs.models import sqs_backends
+    from moto.sqs.models import Message, sqs_backends
 
     # only into queues that do not exist yet: in the same process moto still holds the newer state
     missing = [q for q in queues if q["name"] not in sqs_backends[q["account"]][q["region"]].queues]
@@ -195,20 +202,26 @@ def _restore_queues(queues: list[dict], sqs: Any) -> list[dict]:
     for q in ordered:
         sqs.create_queue(QueueName=q["name"], Attributes=q["attributes"], tags=q.get("tags") or {})
     for q in ordered:
-        backend = sqs_backends[q["account"]][q["region"]]
+        queue = sqs_backends[q["account"]][q["region"]].queues[q["name"]]
         for m in q["messages"]:
-            message = backend.send_message(q["name"], m["body"], message_attributes=m["attributes"] or None,
-                                           group_id=m.get("groupId"), deduplication_id=m.get("deduplicationId"))
+            # built directly: moto's SendMessage costs O(queue depth), which makes a big restore quadratic
+            message = Message(str(uuid.uuid4()), m["body"])
+            message.message_attributes = m["attributes"] or {}
+            message.group_id = m.get("groupId")
+            message.deduplication_id = m.get("deduplicationId")
+            message.mark_sent()
             message.approximate_receive_count = int(m.get("receiveCount") or 0)
             if m.get("sentTimestamp"):
                 message.sent_timestamp = m["sentTimestamp"]
             if m.get("origin"):
                 setattr(message, ORIGIN_ATTR, m["origin"])
+            queue._messages.append(message)
     return ordered
 
 
 def _restore_buckets(buckets: list[dict], s3: Any, blobs: Path) -> list[dict]:
-    region = s3.meta.region_name
+    from moto.s3.models import s3_backends
+
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     done = []
     for b in buckets:
@@ -216,14 +229,15 @@ def _restore_buckets(buckets: list[dict], s3: Any, blobs: Path) -> list[dict]:
             continue
         done.append(b)
         kw: dict[str, Any] = {}
+        region = b.get("region") or s3.meta.region_name
         if region != "us-east-1":
             kw["CreateBucketConfiguration"] = {"LocationConstraint": region}
         s3.create_bucket(Bucket=b["name"], **kw)
+        backend = s3_backends[b["account"]][b["partition"]]
         for o in b["objects"]:
-            extra: dict[str, Any] = {"Metadata": o.get("metadata") or {}}
-            if o.get("contentType"):
-                extra["ContentType"] = o["contentType"]
-            s3.put_object(Bucket=b["name"], Key=o["key"], Body=(blobs / o["blob"]).read_bytes(), **extra)
+            # the bucket has no notification yet, so this fires no event
+            key = backend.put_object(b["name"], o["key"], (blobs / o["blob"]).read_bytes())
+            key.set_metadata(dict(o.get("metadata") or {}))
     return done
 
 
