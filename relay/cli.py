@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--fresh", action="store_true", help="discard the saved local state and start empty")
     up.add_argument("--state-dir", default=None,
                     help="where the local stage keeps its state between runs (default .relay/<stage>)")
+    up.add_argument("--aws-latency-ms", type=float, default=None,
+                    help="network round trip added to each AWS call a handler makes (default 4; 0 = none)")
     up.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a stage setting for this run, as `pulumi config set` would "
                          "(e.g. --set relay:fetchAllow='[\"127.0.0.1:8080\"]'); repeatable")
@@ -64,7 +66,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             overrides[key if ":" in key else f"relay:{key}"] = value
         return run_local_stage(stage=args.stage, port=args.port, api_port=args.api_port, demo=args.demo,
                                console=not args.no_console, console_port=args.console_port, fresh=args.fresh,
-                               overrides=overrides, state_dir=args.state_dir)
+                               overrides=overrides, state_dir=args.state_dir,
+                               **({} if args.aws_latency_ms is None else {"aws_latency_ms": args.aws_latency_ms}))
     if args.command == "capacity":
         from relay.capacity.cli import run_capacity
 

@@ -21,6 +21,9 @@ from infra.config import PROJECT_ROOT, load_stage_config
 __all__ = ["run_local_stage", "LOCAL_CREDENTIALS", "local_aws_env"]
 
 REGION = "us-east-1"
+# A typical in-region round trip to DynamoDB/SQS/S3, added to each call a handler makes (see
+# relay/local/dataplane/latency.py): it keeps I/O-bound work I/O-bound against the in-process emulator.
+DEFAULT_AWS_LATENCY_MS = 4.0
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
@@ -55,7 +58,8 @@ def run_local_stage(stage: str = "local", port: int = 4566, api_port: int = 0, d
                     console: bool = True, console_port: int = 8501, fresh: bool = False,
                     stop_event: threading.Event | None = None,
                     on_ready: Callable[[dict], None] | None = None,
-                    overrides: dict | None = None, state_dir: str | Path | None = None) -> int:
+                    overrides: dict | None = None, state_dir: str | Path | None = None,
+                    aws_latency_ms: float = DEFAULT_AWS_LATENCY_MS) -> int:
     """Run the local stage in the foreground; returns the process exit status (0 on a clean stop)."""
     from relay.local.api_server import ApiServer
     from relay.local.dataplane import DataPlane
@@ -91,7 +95,7 @@ def run_local_stage(stage: str = "local", port: int = 4566, api_port: int = 0, d
         outputs = deploy(stage, endpoint, api.url, region=REGION, overrides=overrides)
         _say(f"deploy: done, outputs in SSM /relay/{stage}/outputs")
 
-        plane = DataPlane(endpoint, region=REGION)
+        plane = DataPlane(endpoint, region=REGION, aws_latency_ms=aws_latency_ms)
         emulator.on_s3_notification(plane.on_s3_notification)
         plane.start()
         stack.callback(plane.stop)

@@ -24,6 +24,7 @@ from relay.local.dataplane.destinations import DestinationSender
 from relay.local.dataplane.invoker import (EnvironmentBinder, EnvironmentConflictError, InvokeResult, Invoker,
                                            LambdaContext)
 from relay.local.dataplane.metrics import CloudWatchPublisher, MetricsRecorder
+from relay.local.dataplane.latency import set_aws_latency
 from relay.local.dataplane.registry import AsyncConfig, FunctionSpec, MappingSpec, Registry, Snapshot
 from relay.local.dataplane.sqs_poller import DEFAULT_POLLERS, SqsMappingRunner
 from relay.local.dataplane.stream_poller import StreamMappingRunner
@@ -106,12 +107,16 @@ class DataPlane:
         Bound on :meth:`stop`'s drain of in-flight invocations.
     clock
         Wall clock (epoch seconds) for event and record ages, IteratorAge and destination timestamps.
+    aws_latency_ms
+        Network round trip added to each AWS call a handler makes (see :mod:`.latency`); 0 = none.
     """
 
     def __init__(self, endpoint_url: str, region: str = "us-east-1", poll_interval: float = 1.0,
                  stream_poll_interval: float = 0.25, async_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
                  sqs_pollers: int = DEFAULT_POLLERS, metrics_interval: float = 2.0,
-                 stop_timeout: float = 10.0, clock: Callable[[], float] = time.time) -> None:
+                 stop_timeout: float = 10.0, clock: Callable[[], float] = time.time,
+                 aws_latency_ms: float = 0.0) -> None:
+        set_aws_latency(aws_latency_ms)
         self.endpoint_url = endpoint_url
         self.region = region
         self.poll_interval = poll_interval
