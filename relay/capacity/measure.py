@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from relay.capacity import units
 
 __all__ = ["CallCounter", "Tally", "origin_of", "lambda_metrics", "flow_document", "calibrate_batch_duration",
-           "run_stream_load", "StreamLoadResult", "PacedWriter", "measure_local_stage", "SEND_REQUEST", "AUTOMATION_REQUEST"]
+           "run_stream_load", "StreamLoadResult", "measure_local_stage", "SEND_REQUEST", "AUTOMATION_REQUEST"]
 
 FUNCTION_NAMES = ("api", "send_worker", "request_worker", "job_worker", "log_indexer")
 
@@ -296,77 +296,6 @@ def add_calibration_lane(clients: Callable[[str], Any], outputs: Mapping[str, An
     return {"function": name, "table": table, "uuid": uuid, "batch_size": str(batch_size), "backlog": str(backlog)}
 
 
-class PacedWriter:
-    """Writes message events at a steady rate, to a shadow table unless a load run borrows the stream.
-
-    Every phase of a sizing run (calibration or check) then runs under the same write load on the
-    emulator, which shares the CPU with the handlers: durations measured in one phase hold in the next.
-    """
-
-    def __init__(self, dynamodb: Any, shadow_table: str, rate_per_s: float, chunk: int = 5) -> None:
-        self._ddb = dynamodb
-        self._shadow = shadow_table
-        self.rate_per_s = rate_per_s
-        self._chunk = chunk
-        self._lock = threading.Lock()
-        self._job: dict[str, Any] | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="capacity-writer", daemon=True)
-        self._shadow_n = 0
-
-    def start(self) -> "PacedWriter":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def load(self, table: str, count: int, tag: str, timeout: float = 120.0) -> float:
-        """Send the next ``count`` events to ``table`` (at the writer's rate); returns the seconds it took."""
-        done = threading.Event()
-        with self._lock:
-            self._job = {"table": table, "count": count, "tag": tag, "next": 0, "done": done,
-                         "t0": time.monotonic(), "t1": None}
-        if not done.wait(timeout):
-            raise TimeoutError(f"writing {count} events took over {timeout:.0f}s")
-        return self._job_took
-
-    def _run(self) -> None:
-        interval = self._chunk / self.rate_per_s
-        due = time.monotonic()
-        while not self._stop.is_set():
-            delay = due - time.monotonic()
-            if delay > 0 and self._stop.wait(delay):
-                return
-            due += interval
-            now_ms = int(time.time() * 1000)
-            with self._lock:
-                job = self._job
-                if job is not None:
-                    lo = job["next"]
-                    hi = min(job["count"], lo + self._chunk)
-                    job["next"] = hi
-                    table = job["table"]
-                    items = [_event_item(i, job["tag"], now_ms) for i in range(lo, hi)]
-                else:
-                    table = self._shadow
-                    items = [_event_item(self._shadow_n + i, "s", now_ms) for i in range(self._chunk)]
-                    self._shadow_n += self._chunk
-            try:
-                pending = {table: [{"PutRequest": {"Item": it}} for it in items]}
-                while pending:
-                    pending = self._ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-            except Exception:  # noqa: BLE001 - a failed shadow write only lightens the load
-                if job is not None:
-                    raise
-            if job is not None and job["next"] >= job["count"]:
-                with self._lock:
-                    self._job_took = time.monotonic() - job["t0"]
-                    self._job = None
-                job["done"].set()
-
-
 def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -421,24 +350,15 @@ class StreamLoadResult:
 
 
 def run_stream_load(clients: Callable[[str], Any], outputs: Mapping[str, Any], rate_per_s: float, load_s: float,
-                    batch_size: int, factor: int, settle_s: float = 1.2, timeout: float = 90.0,
-                    writer: PacedWriter | None = None) -> StreamLoadResult:
-    """Write events at ``rate_per_s`` for ``load_s`` seconds and measure IteratorAge until they are indexed.
-
-    With a :class:`PacedWriter` the events are written by it (at its rate) and the emulator stays
-    under the same write load before, during and after the run.
-    """
+                    batch_size: int, factor: int, settle_s: float = 1.2, timeout: float = 90.0) -> StreamLoadResult:
+    """Write events at ``rate_per_s`` for ``load_s`` seconds and measure IteratorAge until they are indexed."""
     lam, ddb, cw = clients("lambda"), clients("dynamodb"), clients("cloudwatch")
     fn, uuid, table = outputs["log_indexer_function"], outputs["log_indexer_esm_uuid"], outputs["message_table"]
     _set_mapping(lam, uuid, settle_s, Enabled=True, BatchSize=batch_size, ParallelizationFactor=factor)
     count = int(rate_per_s * load_s)
     tag = f"l{batch_size}x{factor}"
     start = _utc()
-    if writer is not None:
-        count = int(writer.rate_per_s * load_s)
-        took = writer.load(table, count, tag)
-    else:
-        took = _write_events(ddb, table, count, rate_per_s, tag=tag)
+    took = _write_events(ddb, table, count, rate_per_s, tag=tag)
     _wait(lambda: _indexed(clients, outputs, count, tag), timeout, "stream load indexed")
     time.sleep(settle_s)  # let the last metrics flush
     m = lambda_metrics(cw, fn, start - timedelta(seconds=1), _utc() + timedelta(minutes=1))
