@@ -30,7 +30,8 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from relay.capacity import units
 
 __all__ = ["CallCounter", "Tally", "origin_of", "lambda_metrics", "flow_document", "calibrate_batch_duration",
-           "run_stream_load", "StreamLoadResult", "measure_local_stage", "SEND_REQUEST", "AUTOMATION_REQUEST"]
+           "run_stream_load", "StreamLoadResult", "measure_local_stage", "SEND_REQUEST", "AUTOMATION_REQUEST",
+           "create_shadow_table", "add_calibration_lane", "lane_cycles"]
 
 FUNCTION_NAMES = ("api", "send_worker", "request_worker", "job_worker", "log_indexer")
 
