@@ -74,20 +74,26 @@ def _run_program(mocks: EmulatorMocks, stage: str, cfg: Any) -> dict[str, Any]:
 
     from infra.program import build
 
-    # a fresh thread has no event loop; Pulumi creates futures while registering the root stack
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    pulumi.runtime.set_mocks(mocks, project="relay", stack=stage, preview=False)
-    SETTINGS.rpc_manager.clear()
-    SETTINGS.outputs.clear()
-    resolved: dict[str, Any] = {}
+    # A fresh thread has no event loop (Pulumi creates futures while registering the root stack) and
+    # an empty contextvars context, so these settings never leak into the caller's own Pulumi mocks.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        pulumi.runtime.set_mocks(mocks, project="relay", stack=stage, preview=False)
+        SETTINGS.rpc_manager.clear()
+        SETTINGS.outputs.clear()
+        resolved: dict[str, Any] = {}
 
-    def program() -> None:
-        outputs = build(cfg)
-        done = pulumi.Output.all(**outputs).apply(lambda values: resolved.update(values) or values)
-        _sync_await(done.future())
+        def program() -> None:
+            outputs = build(cfg)
+            done = pulumi.Output.all(**outputs).apply(lambda values: resolved.update(values) or values)
+            _sync_await(done.future())
 
-    _sync_await(run_pulumi_func(program))
-    return resolved
+        _sync_await(run_pulumi_func(program))
+        return resolved
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 def deploy(stage: str, endpoint_url: str, api_url: str, region: str = "us-east-1",

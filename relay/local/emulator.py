@@ -97,6 +97,7 @@ class Emulator:
         self._server: _Server | None = None
         self._endpoint_url: str | None = None
         self._listeners: list[triggers.S3NotificationCallback] = []
+        self._invoke_handler: triggers.InvokeHandler | None = None
         self._mover: Any = None
         self.restored: dict[str, int] | None = None   # what start() restored from state_dir
         self.saved: dict[str, int] | None = None      # what stop() wrote to state_dir
@@ -128,6 +129,8 @@ class Emulator:
             self.restored = snapshot.restore(self.state_dir, self.client)
         for cb in self._listeners:
             triggers.add_s3_listener(cb)
+        if self._invoke_handler is not None:
+            triggers.set_invoke_handler(self._invoke_handler)
         return self._endpoint_url
 
     def stop(self) -> None:
@@ -136,6 +139,8 @@ class Emulator:
             return
         for cb in self._listeners:
             triggers.remove_s3_listener(cb)
+        if self._invoke_handler is not None:
+            triggers.clear_invoke_handler(self._invoke_handler)
         if self._mover is not None:
             self._mover.shutdown()
         try:
@@ -177,6 +182,18 @@ class Emulator:
         self._listeners.append(callback)
         if self._server is not None:
             triggers.add_s3_listener(callback)
+
+    def on_lambda_invoke(self, handler: triggers.InvokeHandler) -> None:
+        """Route the Lambda ``Invoke`` API to ``handler(function_arn, event, invocation_type)``.
+
+        For ``RequestResponse`` the handler's return value is the response payload (JSON); raise
+        :class:`relay.local.triggers.FunctionError` for a function error. For ``Event`` (what the
+        console's async-DLQ redrive sends) the call returns 202 at once: the handler should only
+        enqueue. Without a handler, moto answers as it does without Docker (runs nothing).
+        """
+        self._invoke_handler = handler
+        if self._server is not None:
+            triggers.set_invoke_handler(handler)
 
     # ---- helpers ------------------------------------------------------------------------------
     def client(self, service: str, **kwargs: Any) -> Any:

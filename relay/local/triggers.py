@@ -20,6 +20,11 @@ that hands the event (AWS's Lambda event shape) to the callbacks the running emu
 
 moto keeps its backends per process, so the takeover is process-wide and idempotent; the dispatcher
 fans out to every registered callback.
+
+A fourth path is the ``Invoke`` API itself (the console's async-DLQ redrive re-invokes a function
+with ``InvocationType=Event``): without Docker moto answers with a canned payload and runs nothing.
+When an invoke handler is set (:func:`set_invoke_handler`), ``LambdaBackend.invoke`` hands the call
+to it instead — after moto's own lookup, so an unknown function still gets AWS's 404.
 """
 from __future__ import annotations
 
@@ -31,14 +36,30 @@ import uuid
 from typing import Any, Callable
 from urllib.parse import quote_plus, unquote_plus
 
-__all__ = ["S3NotificationCallback", "install", "add_s3_listener", "remove_s3_listener", "is_installed"]
+__all__ = ["S3NotificationCallback", "InvokeHandler", "FunctionError", "install", "add_s3_listener",
+           "remove_s3_listener", "set_invoke_handler", "clear_invoke_handler", "is_installed"]
 
 log = logging.getLogger(__name__)
 
 S3NotificationCallback = Callable[[str, dict], None]
 """``callback(function_arn, event)`` — called in the moto request thread; keep it quick (enqueue)."""
 
+InvokeHandler = Callable[[str, Any, str], Any]
+"""``handler(function_arn, event, invocation_type)`` → the payload (``RequestResponse``); for ``Event``
+the return value is ignored (enqueue and return). Raise :class:`FunctionError` for a function error."""
+
+
+class FunctionError(Exception):
+    """The handler failed: answered as Lambda does (``X-Amz-Function-Error: Unhandled`` + error JSON)."""
+
+    def __init__(self, error_message: str, error_type: str = "Exception") -> None:
+        super().__init__(error_message)
+        self.error_message = error_message
+        self.error_type = error_type
+
+
 _lock = threading.Lock()
+_invoke_handler: InvokeHandler | None = None
 _installed = False
 _listeners: list[S3NotificationCallback] = []
 # S3's sequencer orders events for one key; a process-wide counter keeps it monotonic as AWS does.
@@ -112,7 +133,54 @@ def install() -> None:
         Queue.lambda_event_source_mappings = _no_trigger_property()  # type: ignore[assignment]
         Table.lambda_event_source_mappings = _no_trigger_property()  # type: ignore[assignment]
         notifications._invoke_awslambda = _dispatch_s3_to_lambda  # type: ignore[assignment]
+        _patch_invoke()
         _installed = True
+
+
+def _patch_invoke() -> None:
+    import json
+
+    from moto.awslambda.models import LambdaBackend
+
+    original = LambdaBackend.invoke
+
+    def invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
+               response_headers: Any) -> Any:
+        handler = _invoke_handler
+        if handler is None:
+            return original(self, function_name, qualifier, body, headers, response_headers)
+        fn = self.get_function(function_name, qualifier)  # AWS's errors for unknown functions
+        invocation_type = (headers or {}).get("X-Amz-Invocation-Type") or "RequestResponse"
+        if invocation_type == "DryRun":
+            response_headers["Content-Length"] = "0"
+            return b""
+        raw = body.decode() if isinstance(body, (bytes, bytearray)) else (body or "")
+        event = json.loads(raw) if raw.strip() else {}
+        try:
+            result = handler(fn.function_arn, event, invocation_type)
+            payload = b"" if invocation_type == "Event" else json.dumps(result).encode()
+        except FunctionError as err:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            payload = json.dumps({"errorMessage": err.error_message, "errorType": err.error_type}).encode()
+        response_headers["Content-Length"] = str(len(payload))
+        return payload
+
+    LambdaBackend.invoke = invoke  # type: ignore[method-assign]
+
+
+def set_invoke_handler(handler: InvokeHandler) -> None:
+    """Route the ``Invoke`` API to ``handler`` (one per process; the last one set wins)."""
+    global _invoke_handler
+    with _lock:
+        _invoke_handler = handler
+
+
+def clear_invoke_handler(handler: InvokeHandler) -> None:
+    """Back to moto's own ``Invoke`` if ``handler`` is the one set."""
+    global _invoke_handler
+    with _lock:
+        if _invoke_handler is handler:
+            _invoke_handler = None
 
 
 def is_installed() -> bool:

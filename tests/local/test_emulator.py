@@ -214,3 +214,31 @@ def test_reset_forgets_resources_and_keeps_the_takeover(emu):
     emu.reset()
     assert all(name not in u for u in sqs.list_queues().get("QueueUrls", []))
     test_sqs_event_source_mapping_does_not_consume_messages(emu)
+
+
+def test_lambda_invoke_goes_to_the_registered_handler(emu):
+    from relay.local.triggers import FunctionError
+
+    fn_arn = _function(emu, f"fn-{_uid()}")
+    calls: list[tuple[str, dict, str]] = []
+
+    def handler(arn: str, event: dict, invocation_type: str):
+        calls.append((arn, event, invocation_type))
+        if event.get("fail"):
+            raise FunctionError("boom", "ValueError")
+        return {"echo": event}
+
+    emu.on_lambda_invoke(handler)
+    lam = emu.client("lambda")
+    sync = lam.invoke(FunctionName=fn_arn, Payload=json.dumps({"a": 1}))
+    queued = lam.invoke(FunctionName=fn_arn, InvocationType="Event", Payload=json.dumps({"b": 2}))
+    failed = lam.invoke(FunctionName=fn_arn, Payload=json.dumps({"fail": True}))
+
+    assert json.loads(sync["Payload"].read()) == {"echo": {"a": 1}} and "FunctionError" not in sync
+    assert queued["StatusCode"] == 202
+    assert failed["FunctionError"] == "Unhandled"
+    assert json.loads(failed["Payload"].read()) == {"errorMessage": "boom", "errorType": "ValueError"}
+    assert calls == [(fn_arn, {"a": 1}, "RequestResponse"), (fn_arn, {"b": 2}, "Event"),
+                     (fn_arn, {"fail": True}, "RequestResponse")]
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.invoke(FunctionName="no-such-function", Payload=b"{}")
