@@ -199,7 +199,7 @@ def _log_indexer_window(stage: LocalStage, start: float, end: float) -> tuple[fl
     def stat(metric: str) -> float:
         points = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName=metric,
                                           Dimensions=[{"Name": "FunctionName", "Value": name}],
-                                          StartTime=start - 60, EndTime=end + 60, Period=60,
+                                          StartTime=start, EndTime=end, Period=1,
                                           Statistics=["Maximum"])["Datapoints"]
         return max((p["Maximum"] for p in points), default=0.0)
 
@@ -241,9 +241,10 @@ def test_parallelization_factor_4_beats_factor_1_and_11_is_refused(stage: LocalS
         t0 = time.time()
         _stream_load(stage, f"f{factor}x", n=600, keys=60)
         _wait_indexed(stage, f"f{factor}x", keys=60)
+        t1 = time.time()
         time.sleep(5)  # one more metrics flush
-        results[factor] = _log_indexer_window(stage, t0, time.time())
-    (age1, conc1), (age4, conc4) = results[1], results[4]
+        results[factor] = (*_log_indexer_window(stage, t0, t1), round(t1 - t0, 1))
+    (age1, conc1, _), (age4, conc4, _) = results[1], results[4]
     assert conc1 == 1 and conc4 > 1, results
     assert age4 < age1, results
 
