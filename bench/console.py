@@ -1,0 +1,141 @@
+"""Render time of each console page (Streamlit AppTest) with 1,000 dead letters and 24 h of metrics.
+
+Run: ``.venv/bin/python bench/console.py`` (``make bench``). It starts the local emulator on a free
+loopback port, builds one stage by hand (the console tests' fixture), puts 1,000 job messages in the
+job DLQ and 24 h of per-minute metrics (IteratorAge, Errors, queue depth and age) in CloudWatch, then
+renders every page cold (caches cleared) and warm (cached reads), ``--repeat`` times each, and prints
+the median. The baseline is the raw boto3 work of the page from :mod:`dashboard.ops` in the same run,
+so the ratio shows Streamlit's own cost. Exit status 1 when the cold overview misses its 1.5 s target.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+OVERVIEW_TARGET_S = 1.5
+PAGES = ["pages/overview.py", "pages/queues.py", "pages/dead_letters.py", "pages/streams.py",
+         "pages/message_log.py", "pages/audit.py"]
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--hours", type=float, default=24.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"})
+    import logging
+
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    from relay.local.emulator import Emulator
+
+    emu = Emulator(port=0)
+    os.environ["AWS_ENDPOINT_URL"] = emu.start()
+    try:
+        return _run(emu, args)
+    finally:
+        emu.stop()
+
+
+def _run(emu: Any, args: argparse.Namespace) -> int:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import ops
+    from dashboard.snapshot import take_snapshot
+    from dashboard.stages import stage_config
+    from tests.dashboard.stage_fixture import build_stage, job_body, seed_metrics
+
+    t0 = time.perf_counter()
+    stage = build_stage(emu.client, stage="bench")
+    stage.fill(stage.outputs["job_dlq_url"], [job_body(f"run_{i:05d}", i % 4) for i in range(args.messages)])
+    points = seed_metrics(stage.client("cloudwatch"), stage, hours=args.hours)
+    print(f"stage 'bench': {stage.count(stage.outputs['job_dlq_url'])} job dead letters, {points} metric points "
+          f"({args.hours:g} h), set up in {time.perf_counter() - t0:.1f} s")
+
+    app = str(ROOT / "dashboard" / "app.py")
+
+    def render(page: str, at: AppTest | None = None) -> AppTest:
+        if at is None:
+            at = AppTest.from_file(app, default_timeout=120)
+            at.session_state["stage"] = "bench"
+            at.switch_page(page)
+        at.run()
+        if at.exception:
+            raise SystemExit(f"{page}: {at.exception[0].value}")
+        return at
+
+    render(PAGES[0])  # imports (pandas, plotly, boto3 models) are paid once, not by the first page measured
+
+    o, cfg = stage.outputs, stage_config("bench")[0]
+    sqs, cw, lam, ddb = (stage.client(s) for s in ("sqs", "cloudwatch", "lambda", "dynamodb"))
+    end = datetime.now(timezone.utc)
+    spec = ops.MetricSpec("it", "AWS/Lambda", "IteratorAge", (("FunctionName", o["log_indexer_function"]),))
+    baselines: dict[str, Callable[[], Any]] = {
+        "pages/overview.py": lambda: take_snapshot(sqs, cw, o, cfg),
+        "pages/queues.py": lambda: ops.metrics_batch(cw, [ops.MetricSpec(
+            f"q{i}", "AWS/SQS", m, (("QueueName", u.rsplit("/", 1)[-1]),)) for i, u in enumerate(
+            [o["job_queue_url"], o["job_dlq_url"], o["stream_dlq_url"], o["async_dlq_url"]]) for m in (
+            "ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage")], end - timedelta(hours=1), end),
+        "pages/dead_letters.py": lambda: ops.peek(sqs, o["job_dlq_url"], "job", 200),
+        "pages/streams.py": lambda: (ops.metrics_batch(cw, [spec], end - timedelta(hours=24), end),
+                                     ops.event_source_mapping(lam, o["log_indexer_esm_uuid"])),
+        "pages/message_log.py": lambda: None,
+        "pages/audit.py": lambda: ddb.query(TableName=o["audit_table"], KeyConditionExpression="pk = :p",
+                                            ExpressionAttributeValues={":p": {"S": "AUDIT#bench"}}),
+    }
+
+    rows = []
+    for page in PAGES:
+        cold, warm, raw = [], [], []
+        for _ in range(args.repeat):
+            st.cache_data.clear()
+            holder: dict[str, AppTest] = {}
+            cold.append(_timed(lambda: holder.setdefault("at", render(page))))
+            warm.append(_timed(lambda: render(page, holder["at"])))
+            raw.append(_timed(baselines[page]))
+        rows.append((page.split("/")[-1][:-3], statistics.median(cold), statistics.median(warm), statistics.median(raw)))
+        print(f"  {page}: cold {rows[-1][1]:.3f} s", file=sys.stderr, flush=True)
+        assert stage.count(o["job_dlq_url"]) == args.messages, "rendering must never consume a dead letter"
+
+    # the same page asked to peek the whole DLQ
+    st.cache_data.clear()
+    at = AppTest.from_file(app, default_timeout=120)
+    at.session_state["stage"], at.session_state["peek_limit"] = "bench", args.messages
+    at.switch_page("pages/dead_letters.py")
+    full = _timed(lambda: render("pages/dead_letters.py", at))
+    full_raw = _timed(lambda: ops.peek(sqs, o["job_dlq_url"], "job", args.messages))
+    shown = len(at.dataframe[0].value)
+    rows.append((f"dead_letters (peek {shown})", full, float("nan"), full_raw))
+
+    print(f"\n{'page':<28}{'cold s':>9}{'warm s':>9}{'raw boto3 s':>13}{'cold/raw':>10}")
+    for name, c, w, r in rows:
+        ratio = f"{c / r:.1f}x" if r > 0.001 else "—"
+        print(f"{name:<28}{c:>9.3f}{w:>9.3f}{r:>13.3f}{ratio:>10}")
+    overview = rows[0][1]
+    ok = overview <= OVERVIEW_TARGET_S
+    print(f"\noverview cold render {overview:.3f} s — target ≤ {OVERVIEW_TARGET_S} s: {'met' if ok else 'MISSED'} "
+          f"(median of {args.repeat}; {os.cpu_count()} CPUs)")
+    print(f"job DLQ still holds {stage.count(o['job_dlq_url'])} messages after every render (peek consumes nothing)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
