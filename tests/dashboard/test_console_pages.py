@@ -248,3 +248,30 @@ def test_redrive_all_cancel_stops_and_loses_nothing(stage: Stage) -> None:
     moved = stage.drain(o["job_queue_url"])
     left = stage.drain(o["job_dlq_url"])
     assert len(moved) + len(left) == 40 and len(left) > 30, "rate 1/s: few moved before the cancel; none lost"
+
+
+def test_async_redrive_reinvokes_function_with_stored_event(stage: Stage, emulator: Any) -> None:
+    from relay.local import triggers
+
+    from tests.dashboard.stage_fixture import async_record
+
+    o = stage.outputs
+    calls: list[tuple[str, dict, str]] = []
+
+    def handler(fn_arn: str, event: dict, invocation_type: str) -> None:
+        calls.append((fn_arn, event, invocation_type))
+
+    fn_arn = stage.client("lambda").get_function(FunctionName=o["send_worker_function"])["Configuration"]["FunctionArn"]
+    ids = stage.fill(o["async_dlq_url"], [async_record(fn_arn, "send/req_7.json"), async_record(fn_arn, "send/req_8.json")])
+    emulator.on_lambda_invoke(handler)
+    try:
+        at = console(stage, "pages/dead_letters.py")
+        at.radio(key="dlq_kind").set_value("async").run()
+        at.multiselect(key="selected_ids").set_value([ids[1]]).run()
+        at.button(key="btn_redrive_selected").click().run()
+        assert any("re-invoked asynchronously" in m.value for m in at.markdown)
+        confirm(at)
+    finally:
+        triggers.clear_invoke_handler(handler)
+    assert [(a, e["Records"][0]["s3"]["object"]["key"], t) for a, e, t in calls] == [(fn_arn, "send/req_8.json", "Event")]
+    assert [m["MessageId"] for m in stage.drain(o["async_dlq_url"])] == [ids[0]]
