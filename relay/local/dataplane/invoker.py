@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from relay.local.dataplane.faults import Faults, faults_from_environment
 from relay.local.dataplane.metrics import MetricsRecorder
 from relay.local.dataplane.registry import FunctionSpec
 
@@ -188,9 +189,12 @@ class Invoker:
     """Runs handlers in-process (synchronous invoke, the building block of every trigger)."""
 
     def __init__(self, recorder: MetricsRecorder | None = None,
-                 loader: Callable[[str], Callable[[Any, Any], Any]] = load_handler) -> None:
+                 loader: Callable[[str], Callable[[Any, Any], Any]] = load_handler,
+                 faults: Faults | None = None) -> None:
         self._recorder = recorder
         self._loader = loader
+        # chaos runs only (RELAY_CHAOS, see faults.py): None in normal operation, so nothing is wrapped
+        self.faults = faults if faults is not None else faults_from_environment()
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self._slots: dict[str, _Slots] = {}
         self._lock = threading.Lock()
@@ -287,7 +291,10 @@ class Invoker:
 
         def run() -> None:
             try:
-                box["payload"] = self._handler(spec)(event, context)
+                fn = self._handler(spec)
+                if self.faults is not None:
+                    fn = self.faults.wrap(spec.name, fn)
+                box["payload"] = fn(event, context)
             except BaseException as exc:  # noqa: BLE001 - every handler failure is a function error
                 box["error"] = exc
                 box["trace"] = traceback.format_exception(exc)
