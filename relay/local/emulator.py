@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from relay.local import esm_rules, moto_speedups, triggers
+from relay.local import esm_rules, moto_speedups, moto_thread_safety, triggers
 
 __all__ = ["Emulator", "DEFAULT_REGION", "DEFAULT_PORT", "LOCAL_CREDENTIALS"]
 
@@ -110,6 +110,7 @@ class Emulator:
         triggers.install()
         esm_rules.install()
         moto_speedups.install()
+        moto_thread_safety.install()
         # werkzeug logs every request at INFO; the local stage serves thousands per second
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         from relay.local.message_move import MessageMoveService

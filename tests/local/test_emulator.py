@@ -242,3 +242,25 @@ def test_lambda_invoke_goes_to_the_registered_handler(emu):
                      (fn_arn, {"fail": True}, "RequestResponse")]
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.invoke(FunctionName="no-such-function", Payload=b"{}")
+
+
+def test_sqs_delete_waits_for_the_queue_lock_held_by_a_sender(emu):
+    # moto rebuilds the message list on delete; without the queue lock a concurrent send can be lost
+    import threading
+
+    from moto.sqs.models import sqs_backends
+
+    sqs = emu.client("sqs")
+    name = f"lock-{_uid()}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    handle = sqs.receive_message(QueueUrl=url)["Messages"][0]["ReceiptHandle"]
+    queue = sqs_backends["123456789012"]["us-east-1"].queues[name]
+    deleted = threading.Event()
+    with queue._messages_lock:  # what add_message holds while it appends
+        t = threading.Thread(target=lambda: (sqs.delete_message(QueueUrl=url, ReceiptHandle=handle), deleted.set()))
+        t.start()
+        assert not deleted.wait(0.5)
+    assert deleted.wait(10)
+    t.join()
+    assert sqs.receive_message(QueueUrl=url).get("Messages") is None
