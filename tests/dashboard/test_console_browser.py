@@ -139,6 +139,12 @@ def test_browser_reads_dlq_count_and_redrives(stage: Stage, console_url: str, br
     assert stage.count(o["job_dlq_url"]) == 0
     assert stage.visible(o["job_queue_url"]) == 12
 
-    browser.refresh()
+    # the console caches reads for a few seconds (loaders.py TTLs): within them it must show the truth
+    deadline = time.monotonic() + 20
+    while True:
+        browser.refresh()
+        if _metric(browser, "Messages in job DLQ") == "0" or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     assert _metric(browser, "Messages in job DLQ") == "0"
     _wait(browser, "//p[contains(., 'COMPLETED: 12/12 moved')]")
