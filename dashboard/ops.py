@@ -291,6 +291,11 @@ def _stream_records(streams: Any, info: Mapping[str, Any]) -> list[dict]:
                 return out
             r = dict(r)
             r["eventSourceARN"] = info["streamArn"]
+            d = dict(r["dynamodb"])
+            created = d.get("ApproximateCreationDateTime")
+            if isinstance(created, datetime):  # boto3 parses it; Lambda events carry epoch seconds
+                d["ApproximateCreationDateTime"] = created.timestamp()
+            r["dynamodb"] = d
             out.append(r)
         it = resp.get("NextShardIterator")
         if not it or not resp.get("Records"):

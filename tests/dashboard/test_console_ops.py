@@ -194,3 +194,37 @@ def test_auth_roles() -> None:
     assert viewer.role == auth.VIEWER and "read-only" in viewer.why
     op = auth.decide(is_local=False, auth_configured=True, logged_in=True, email="OPS@example.com", **kw)
     assert op.role == auth.OPERATOR and op.actor == "ops@example.com"
+
+
+def test_redrive_stream_reinvokes_indexer_with_batch_records(stage: Stage, emulator: Any) -> None:
+    from relay.local import triggers
+
+    o, ddb = stage.outputs, stage.client("dynamodb")
+    for i in range(3):
+        ddb.put_item(TableName=o["message_table"], Item={"pk": {"S": f"MSG#m{i}"}, "sk": {"S": "EVT#1#00#SENT"}})
+    streams = stage.client("dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=o["message_stream_arn"])["StreamDescription"]["Shards"][0]["ShardId"]
+    it = streams.get_shard_iterator(StreamArn=o["message_stream_arn"], ShardId=shard,
+                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    seqs = [r["dynamodb"]["SequenceNumber"] for r in streams.get_records(ShardIterator=it)["Records"]]
+    assert len(seqs) == 3
+    record = json.loads(stream_record("arn:aws:lambda:us-east-1:123456789012:function:x", o["message_stream_arn"]))
+    record["DDBStreamBatchInfo"].update(shardId=shard, startSequenceNumber=seqs[1], endSequenceNumber=seqs[2], batchSize=2)
+    ids = stage.fill(o["stream_dlq_url"], [json.dumps(record)])
+    calls: list[tuple[str, dict, str]] = []
+
+    def handler(fn_arn: str, event: dict, invocation_type: str) -> None:
+        calls.append((fn_arn, event, invocation_type))
+
+    emulator.on_lambda_invoke(handler)
+    try:
+        report = ops.redrive_stream(stage.client("sqs"), stage.client("lambda"), streams, o["stream_dlq_url"], ids,
+                                    o["log_indexer_function"])
+    finally:
+        triggers.clear_invoke_handler(handler)
+    assert report.moved == ids
+    assert len(calls) == 1 and calls[0][0].endswith(o["log_indexer_function"]) and calls[0][2] == "Event"
+    got = calls[0][1]["Records"]
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in got] == ["MSG#m1", "MSG#m2"], "exactly the batch's records"
+    assert all(r["eventSourceARN"] == o["message_stream_arn"] for r in got)
+    assert stage.visible(o["stream_dlq_url"]) == 0
