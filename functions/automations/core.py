@@ -25,11 +25,19 @@ from functions.automations.ports import JobQueue, RunRecord, RunStore
 from functions.automations.program import compile_steps
 from functions.automations.steps import StepContext, StepFailed, execute_step
 
-__all__ = ["Job", "BadJob", "RunNotFound", "JobResult", "parse_job", "job_body", "new_run_record",
+__all__ = ["token_cancels", "Job", "BadJob", "RunNotFound", "JobResult", "parse_job", "job_body", "new_run_record",
            "start_run", "run_job", "TERMINAL", "RUNNABLE"]
 
 TERMINAL = frozenset({"COMPLETED", "CANCELED"})
 RUNNABLE = ("PENDING", "RUNNING", "FAILED")
+
+
+def token_cancels(canceled_at: str | None, created_at: str | None) -> bool:
+    """A token's latest cancel applies to every run created at or before it (tokens can be reused).
+
+    Both are ISO 8601 UTC strings of one format, so they order as text.
+    """
+    return canceled_at is not None and (created_at is None or canceled_at >= created_at)
 
 
 class BadJob(ValueError):
@@ -147,7 +155,7 @@ def run_job(job: Job, runs: RunStore, queue: JobQueue, ctx: StepContext, *, rece
         return JobResult("skipped-terminal", detail=f"run is {run.status}")
     if run.cancelation_token:
         canceled_at = runs.token_canceled_at(run.cancelation_token)
-        if canceled_at is not None and canceled_at >= run.created_at:
+        if token_cancels(canceled_at, run.created_at):
             runs.set_run_status(run.run_id, "CANCELED", only_from=RUNNABLE, now=now)
             return JobResult("canceled", detail=f"token {run.cancelation_token} canceled at {canceled_at}")
     if not 0 <= job.step < len(run.steps):

@@ -5,6 +5,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from functions.automations.core import token_cancels
 from functions.send_worker.ports import ClaimResult, ClaimStore, EventLog, Outcome, RunState, TemplateStore
 from functions.shared import aws
 
@@ -108,7 +109,9 @@ class DynamoRunState(RunState):
         token = run.get("cancelation_token")
         if not token:
             return False
-        return "Item" in table.get_item(Key={"pk": f"TOKEN#{token}", "sk": "CANCELED"}, ConsistentRead=True)
+        fired = table.get_item(Key={"pk": f"TOKEN#{token}", "sk": "CANCELED"}, ConsistentRead=True).get("Item")
+        # the same rule as the job worker's: a later reuse of the token does not cancel this run
+        return token_cancels((fired or {}).get("canceledAt"), run.get("createdAt"))
 
     def profile(self, user_id: str) -> dict[str, Any] | None:
         item = _table(self._name).get_item(Key={"pk": f"PROFILE#{user_id}", "sk": "PROFILE"}).get("Item")

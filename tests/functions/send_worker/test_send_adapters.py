@@ -69,3 +69,17 @@ def test_template_store_reads_named_templates_only_inside_prefix(stage):
     store = S3TemplateStore(stage.bucket)
     assert store.get("welcome") == {"body": "hi"}
     assert store.get("nope") is None and store.get("../send/secret") is None
+
+
+def test_run_created_after_its_token_fired_is_not_canceled(stage):
+    import boto3
+
+    table = boto3.resource("dynamodb").Table(stage.state)
+    table.put_item(Item={"pk": "TOKEN#reused", "sk": "CANCELED", "canceledAt": "2026-11-27T09:00:00.000Z"})
+    table.put_item(Item={"pk": "RUN#before", "sk": "RUN", "status": "RUNNING", "cancelation_token": "reused",
+                         "createdAt": "2026-11-27T08:59:59.999Z"})
+    table.put_item(Item={"pk": "RUN#after", "sk": "RUN", "status": "RUNNING", "cancelation_token": "reused",
+                         "createdAt": "2026-11-27T09:00:00.001Z"})
+    runs = DynamoRunState(stage.state)
+    assert runs.is_canceled("before") is True
+    assert runs.is_canceled("after") is False, "a later run reusing a fired token must still send"
