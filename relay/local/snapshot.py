@@ -164,16 +164,6 @@ def _b64_binary(value: Any) -> Any:
     return value
 
 
-def _unb64_binary(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"$b64"}:
-            return base64.b64decode(value["$b64"])
-        return {k: _unb64_binary(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unb64_binary(v) for v in value]
-    return value
-
-
 # ---- restore -----------------------------------------------------------------------------------
 def restore(state_dir: Path | str, client: ClientFactory) -> SnapshotSummary | None:
     """Load ``<state_dir>/snapshot.json`` into the running emulator; ``None`` if there is none."""
@@ -187,7 +177,8 @@ def restore(state_dir: Path | str, client: ClientFactory) -> SnapshotSummary | N
         return None
     summary = _summary({"queues": _restore_queues(doc.get("queues", []), client("sqs")),
                         "buckets": _restore_buckets(doc.get("buckets", []), client("s3"), state_dir / "blobs"),
-                        "tables": _restore_tables(doc.get("tables", []), client("dynamodb"))})
+                        "tables": _restore_tables(doc.get("tables", []), client("dynamodb"),
+                                                  client("sts").get_caller_identity()["Account"])})
     log.info("restored local stage state from %s: %s", state_dir, summary)
     return summary
 
@@ -241,7 +232,10 @@ def _restore_buckets(buckets: list[dict], s3: Any, blobs: Path) -> list[dict]:
     return done
 
 
-def _restore_tables(tables: list[dict], ddb: Any) -> list[dict]:
+def _restore_tables(tables: list[dict], ddb: Any, account: str) -> list[dict]:
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = dynamodb_backends[account][ddb.meta.region_name]
     existing = set(_all_tables(ddb))
     done = []
     for t in tables:
@@ -253,13 +247,22 @@ def _restore_tables(tables: list[dict], ddb: Any) -> list[dict]:
         if t.get("gsis"):
             kw["GlobalSecondaryIndexes"] = t["gsis"]
         ddb.create_table(**kw)
-        items = [_unb64_binary(i) for i in t["items"]]
-        for start in range(0, len(items), 25):
-            batch = [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]
-            pending = {t["name"]: batch}
-            while pending:
-                pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        # items straight into moto's backend (HTTP batches made a big restore take seconds); the table
+        # has no stream yet, so this writes no stream records
+        for item in t["items"]:
+            backend.put_item(t["name"], _wire_binary(item))
     return done
+
+
+def _wire_binary(value: Any) -> Any:
+    """Snapshot JSON → DynamoDB wire JSON (binary values as base64 strings, as moto receives them)."""
+    if isinstance(value, dict):
+        if set(value) == {"$b64"}:
+            return value["$b64"]
+        return {k: _wire_binary(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire_binary(v) for v in value]
+    return value
 
 
 def _summary(doc: dict) -> SnapshotSummary:
