@@ -208,3 +208,21 @@ def test_query_protocol_start_and_list_answer_xml(emu, sqs):
     assert bad.status_code == 400 and "<Code>InvalidParameterValue</Code>" in bad.text
     # other query-protocol traffic still reaches moto
     assert sqs.get_queue_url(QueueName=src.rsplit("/", 1)[1])["QueueUrl"].endswith(src.rsplit("/", 1)[1])
+
+
+def test_destination_deleted_midway_fails_task_and_keeps_the_rest_in_dlq(sqs):
+    src, _, dlq, dlq_arn = _pair(sqs)
+    dest = sqs.create_queue(QueueName=f"dest-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    _dead_letter(sqs, src, 10)
+    sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=_arn(sqs, dest), MaxNumberOfMessagesPerSecond=10)
+    deadline = time.time() + 10
+    while sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]["ApproximateNumberOfMessagesMoved"] < 2:
+        assert time.time() < deadline, "move made no progress"
+        time.sleep(0.02)
+
+    sqs.delete_queue(QueueUrl=dest)
+    failed = _wait_status(sqs, dlq_arn, {"FAILED", "COMPLETED"})
+
+    assert failed["Status"] == "FAILED"
+    assert failed["FailureReason"] == "AWS.SimpleQueueService.NonExistentQueue"
+    assert len(_drain(sqs, dlq)) == 10 - failed["ApproximateNumberOfMessagesMoved"]
