@@ -1,0 +1,146 @@
+"""The chaos run's bookkeeping: what was accepted, what completed, what sits in a DLQ, what is lost.
+
+An *item* is one accepted top-level request: a send (done when its message is DELIVERED) or an
+automation run (done when the run is COMPLETED and both of its send steps are DELIVERED). An item is
+*in a DLQ* when its job, its S3 event or the S3 event of one of its steps' sends is in a dead-letter
+queue. After the platform has gone quiet, whatever is neither done nor in a DLQ is *lost*.
+"""
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from urllib.parse import unquote_plus
+
+import requests
+
+from tests.e2e.harness import LocalStage
+from tests.reliability.stage import outbox_deliveries, peek_all
+
+__all__ = ["Ledger", "send_body", "run_body", "Figures"]
+
+
+def send_body(i: int) -> dict:
+    return {"message": {"to": {"email": f"chaos{i % 97}@example.com"},
+                        "content": {"title": "Hi {{ n }}", "body": "send {{ n }}"}, "data": {"n": i},
+                        "routing": {"method": "single", "channels": ["email"]}}}
+
+
+def run_body(i: int) -> dict:
+    msg = {"to": {"email": f"run{i % 89}@example.com"}, "content": {"title": "Run", "body": "step"},
+           "routing": {"method": "single", "channels": ["email"]}}
+    return {"automation": {"steps": [{"action": "send", "message": msg},
+                                     {"action": "delay", "duration": "1 second"},
+                                     {"action": "send", "message": msg}]},
+            "data": {"i": i}, "profile": {}, "recipient": f"run-{i}"}
+
+
+@dataclass
+class Figures:
+    accepted: int
+    completed: int
+    in_dlq: int
+    lost: int
+    duplicates: int
+    deliveries: int
+
+    def row(self, phase: str) -> str:
+        return (f"| {phase} | {self.accepted} | {self.completed} | {self.in_dlq} | {self.lost} | "
+                f"{self.duplicates} | {self.deliveries} |")
+
+
+@dataclass
+class Ledger:
+    sends: set[str] = field(default_factory=set)
+    runs: set[str] = field(default_factory=set)
+    rejected: int = 0
+    _done_requests: set[str] = field(default_factory=set)
+    _done_runs: dict[str, list[str]] = field(default_factory=dict)  # runId → its steps' requestIds
+
+    # ---- accepting ------------------------------------------------------------------------------
+    def submit(self, stage: LocalStage, sends: range, runs: range, workers: int = 8) -> None:
+        def post(job: tuple[str, int]) -> tuple[str, str | None]:
+            kind, i = job
+            path, body = ("/send", send_body(i)) if kind == "send" else ("/automations/invoke", run_body(i))
+            try:
+                r = requests.post(f"{stage.api}{path}", json=body, timeout=30)
+            except requests.RequestException:
+                return kind, None
+            if r.status_code != 202:
+                return kind, None
+            return kind, r.json().get("requestId") or r.json().get("runId")
+
+        jobs = [("send", i) for i in sends] + [("run", i) for i in runs]
+        jobs.sort(key=lambda j: j[1])  # interleave sends and runs
+        with ThreadPoolExecutor(workers) as pool:
+            for kind, ident in pool.map(post, jobs):
+                if ident is None:
+                    self.rejected += 1
+                elif kind == "send":
+                    self.sends.add(ident)
+                else:
+                    self.runs.add(ident)
+
+    # ---- observing ------------------------------------------------------------------------------
+    def _refresh(self, stage: LocalStage) -> None:
+        def request_done(rid: str) -> bool:
+            body = stage.get(f"/requests/{rid}").json()
+            msgs = body.get("messages") or []
+            return bool(msgs) and all(m["status"] == "DELIVERED" for m in msgs)
+
+        def run_state(run_id: str) -> list[str] | None:
+            body = stage.get(f"/automations/runs/{run_id}").json()
+            if body.get("status") != "COMPLETED":
+                return None
+            return [s["result"]["requestId"] for s in body.get("steps", [])
+                    if isinstance(s.get("result"), dict) and "requestId" in s["result"]]
+
+        with ThreadPoolExecutor(8) as pool:
+            pending_runs = sorted(self.runs - self._done_runs.keys())
+            for run_id, reqs in zip(pending_runs, pool.map(run_state, pending_runs)):
+                if reqs is not None:
+                    self._done_runs[run_id] = reqs
+            wanted = (self.sends | {r for reqs in self._done_runs.values() for r in reqs}) - self._done_requests
+            wanted_sorted = sorted(wanted)
+            for rid, ok in zip(wanted_sorted, pool.map(request_done, wanted_sorted)):
+                if ok:
+                    self._done_requests.add(rid)
+
+    def completed(self) -> set[str]:
+        runs = {r for r, reqs in self._done_runs.items() if len(reqs) == 2 and set(reqs) <= self._done_requests}
+        return (self.sends & self._done_requests) | runs
+
+    def dead_lettered(self, stage: LocalStage) -> set[str]:
+        """Accepted items with something of theirs in the job or async DLQ."""
+        out = stage.outputs
+        keys: set[str] = set()
+        for letter in peek_all(stage, out["job_dlq_url"], "job"):
+            if letter.run_id:
+                keys.add(letter.run_id)
+        for letter in peek_all(stage, out["async_dlq_url"], "async"):
+            body = letter.decoded if isinstance(letter.decoded, dict) else json.loads(letter.body)
+            for rec in body.get("requestPayload", {}).get("Records", []):
+                key = unquote_plus(rec["s3"]["object"]["key"])
+                keys.add(key.rsplit("/", 1)[-1].removesuffix(".json"))
+        items = (self.sends | self.runs) & keys
+        # a run whose step's send request is dead-lettered: we only know that step's id once it ran
+        for run_id in self.runs:
+            steps = set(self._done_runs.get(run_id, ()))
+            if run_id not in self._done_runs:
+                body = stage.get(f"/automations/runs/{run_id}").json()
+                steps = {s["result"].get("requestId") for s in body.get("steps", [])
+                         if isinstance(s.get("result"), dict)}
+            if steps & keys:
+                items.add(run_id)
+        return items
+
+    def figures(self, stage: LocalStage, with_dlq: bool = True) -> Figures:
+        self._refresh(stage)
+        done = self.completed()
+        dlq = (self.dead_lettered(stage) - done) if with_dlq else set()
+        deliveries = outbox_deliveries(stage)
+        accepted = len(self.sends) + len(self.runs)
+        return Figures(accepted=accepted, completed=len(done), in_dlq=len(dlq),
+                       lost=accepted - len(done) - len(dlq),
+                       duplicates=sum(n - 1 for n in deliveries.values() if n > 1),
+                       deliveries=sum(deliveries.values()))
