@@ -1,22 +1,12 @@
 """Pure health classification: green / amber / red against the stage's alarm thresholds."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-__all__ = ["GREEN", "AMBER", "RED", "Thresholds", "classify", "worst", "BADGE"]
+__all__ = ["GREEN", "AMBER", "RED", "classify", "dlq_health", "worst", "BADGE"]
 
 GREEN, AMBER, RED = "green", "amber", "red"
 # Streamlit colour markdown: renders everywhere (emoji need a font headless machines often lack)
 BADGE = {GREEN: ":green[●]", AMBER: ":orange[●]", RED: ":red[●]"}
 _ORDER = {GREEN: 0, AMBER: 1, RED: 2}
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """From the stage config: ``iterator_age_alarm_ms`` and ``oldest_job_alarm_seconds``."""
-
-    iterator_age_ms: int
-    oldest_job_seconds: int
 
 
 def classify(value: float | None, red_at: float, amber_fraction: float = 0.5) -> str:
@@ -44,5 +34,3 @@ def worst(*states: str) -> str:
     """The most severe of the given states."""
     return max(states, key=lambda s: _ORDER[s]) if states else GREEN
 
-
-__all__ += ["dlq_health"]

@@ -8,19 +8,18 @@ raises a :mod:`dashboard.errors` exception with a stable code and a readable mes
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
-from dashboard.errors import InvalidFactor, InvalidRate, NoSourceQueue, NotAStreamSource, UnsupportedRedrive
+from dashboard.errors import InvalidFactor, InvalidRate, NoSourceQueue, NotAStreamSource
 from dashboard.letters import DeadLetter, decode
 
 __all__ = [
     "QueueDepth", "RedriveReport", "discover_stages", "queue_depth", "peek", "redrive_selected",
     "redrive_async", "redrive_stream", "delete_selected", "start_redrive_all", "redrive_tasks",
     "cancel_redrive", "event_source_mapping", "set_parallelization_factor", "run_canceled",
-    "metric_series", "alarm_states", "search_message_log", "message_timeline", "check_rate",
+    "alarm_states", "search_message_log", "message_timeline", "check_rate",
     "check_factor", "MAX_REDRIVE_RATE", "OUTPUTS_PREFIX", "dlqs",
 ]
 
@@ -424,34 +423,6 @@ def run_canceled(ddb: Any, state_table: str, run_id: str) -> bool:
 
 
 # ---- metrics & alarms -----------------------------------------------------------------------------------
-def metric_series(cw: Any, namespace: str, metric: str, dimensions: Mapping[str, str], stat: str,
-                  start: datetime, end: datetime, period: int = 60) -> list[tuple[datetime, float]]:
-    """One CloudWatch statistic per ``period`` seconds between ``start`` and ``end``, oldest first."""
-    query = {"Id": "m", "MetricStat": {"Metric": {"Namespace": namespace, "MetricName": metric,
-             "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()]}, "Period": period, "Stat": stat}}
-    points: list[tuple[datetime, float]] = []
-    token = None
-    while True:
-        kw: dict[str, Any] = {"MetricDataQueries": [query], "StartTime": start, "EndTime": end}
-        if token:
-            kw["NextToken"] = token
-        resp = cw.get_metric_data(**kw)
-        for r in resp.get("MetricDataResults", []):
-            points.extend(zip(r.get("Timestamps", []), r.get("Values", [])))
-        token = resp.get("NextToken")
-        if not token:
-            break
-    return sorted(points)
-
-
-def latest_max(cw: Any, namespace: str, metric: str, dimensions: Mapping[str, str], minutes: int,
-               stat: str = "Maximum") -> float | None:
-    """The largest per-minute ``stat`` of the last ``minutes`` (None when nothing was published)."""
-    end = datetime.now(timezone.utc)
-    pts = metric_series(cw, namespace, metric, dimensions, stat, end - timedelta(minutes=minutes), end)
-    return max((v for _, v in pts), default=None)
-
-
 def alarm_states(cw: Any, stage: str) -> list[dict[str, str]]:
     """The stage's CloudWatch alarms (named ``relay-<stage>-…``) and their states."""
     out = []
@@ -495,17 +466,7 @@ def message_timeline(ddb: Any, table: str, message_id: str) -> list[dict[str, An
     return [_plain(i) for i in resp.get("Items", [])]
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, every: float = 0.1) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout`` passes (used by the UI's progress view and tests)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return predicate()
 
-
-__all__ += ["latest_max", "wait_for", "UnsupportedRedrive"]
 
 
 # ---- batched metric reads (one GetMetricData call per view) --------------------------------------------

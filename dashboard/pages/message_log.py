@@ -15,7 +15,7 @@ limit = int(c[2].number_input("Limit", min_value=1, max_value=1000, value=100, k
 if value.strip():
     found = loaders.log_search(table, by, value.strip(), limit)
     st.caption(f"{len(found)} message(s), newest first.")
-    views = [r for r in found]
+    views = found
     st.dataframe(pd.DataFrame(views), hide_index=True, width="stretch", key="log_results")
     ids = [r.get("messageId") for r in views if r.get("messageId")]
     if ids:

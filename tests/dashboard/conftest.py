@@ -1,7 +1,6 @@
 """One local emulator (moto server with relay's trigger takeover) per test session, on a free port."""
 from __future__ import annotations
 
-import os
 from typing import Any, Iterator
 
 import pytest

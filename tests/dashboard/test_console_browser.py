@@ -7,7 +7,6 @@ free loopback port, against the in-process emulator.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
