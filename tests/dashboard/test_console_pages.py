@@ -275,3 +275,45 @@ def test_async_redrive_reinvokes_function_with_stored_event(stage: Stage, emulat
         triggers.clear_invoke_handler(handler)
     assert [(a, e["Records"][0]["s3"]["object"]["key"], t) for a, e, t in calls] == [(fn_arn, "send/req_8.json", "Event")]
     assert [m["MessageId"] for m in stage.drain(o["async_dlq_url"])] == [ids[0]]
+
+
+# ---- login (deployed console: endpoint not on loopback, [auth] configured) ------------------------------------
+AUTH = {"auth": {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "test-only",
+                 "client_id": "console", "client_secret": "test-only",
+                 "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
+
+
+def deployed_console(stage: Stage, monkeypatch: pytest.MonkeyPatch, user: dict[str, Any], page: str) -> AppTest:
+    # The emulator is on loopback; pretend it is not, so the console applies its deployed rules.
+    monkeypatch.setattr("dashboard.shell.is_local_endpoint", lambda url=None: False)
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets.update(AUTH)
+    at.user = user
+    at.session_state["stage"] = stage.name
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_deployed_console_without_login_shows_only_login(stage: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
+    stage.fill(stage.outputs["job_dlq_url"], [job_body("run_a")])
+    at = deployed_console(stage, monkeypatch, {"is_logged_in": False}, "pages/dead_letters.py")
+    assert [b.label for b in at.button] == ["Log in"]
+    assert not at.metric and not at.dataframe, "nothing of the stage is shown before login"
+
+
+def test_deployed_console_viewer_cannot_act(stage: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = deployed_console(stage, monkeypatch, {"is_logged_in": True, "email": "eve@example.com"}, "pages/streams.py")
+    assert any("eve@example.com — viewer" in m.value for m in at.sidebar.markdown)
+    assert at.button(key="btn_set_factor").disabled
+    # even an action that reaches the dialog some other way is refused at Confirm
+    from dashboard.actions import Action
+
+    at.session_state["pending_action"] = Action("set_parallelization_factor", {"factor": 4}, "Set factor to 4",
+                                                stage.name)
+    at.run()
+    confirm(at)
+    assert any("NotAnOperator" in e.value and "may only view" in e.value for e in at.error)
+    assert factor(stage) == 1
+    assert audit_items(stage) == []
