@@ -113,6 +113,10 @@ def _table(ddb: Any, name: str, gsis: list[tuple[str, str]] = (), stream: bool =
         kw["GlobalSecondaryIndexes"] = indexes
     if stream:
         kw["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    try:
+        return ddb.describe_table(TableName=name)["Table"]  # fixed names (prod, demo) may exist in this process
+    except ddb.exceptions.ResourceNotFoundException:
+        pass
     return ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
                             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
                             AttributeDefinitions=[{"AttributeName": k, "AttributeType": t} for k, t in attrs.items()],
@@ -146,13 +150,18 @@ def build_stage(make_client: Any, stage: str | None = None, max_receive: int = 5
     _table(ddb, n("state"))
     _table(ddb, n("audit"))
 
-    role = c["iam"].create_role(RoleName=n("role"), AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
-    fns = {}
+    try:
+        role = c["iam"].get_role(RoleName=n("role"))["Role"]["Arn"]
+    except c["iam"].exceptions.NoSuchEntityException:
+        role = c["iam"].create_role(RoleName=n("role"), AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                    "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
     for fn in ("send-worker", "job-worker", "log-indexer"):  # the ones a test invokes or maps (speed)
-        fns[fn] = lam.create_function(FunctionName=n(fn), Runtime="python3.11", Role=role,
-                                      Handler="handler.lambda_handler", Code={"ZipFile": _zip()})["FunctionArn"]
+        try:
+            lam.get_function(FunctionName=n(fn))
+        except lam.exceptions.ResourceNotFoundException:
+            lam.create_function(FunctionName=n(fn), Runtime="python3.11", Role=role,
+                                Handler="handler.lambda_handler", Code={"ZipFile": _zip()})
     stream_arn = messages["LatestStreamArn"]
     esm = lam.create_event_source_mapping(EventSourceArn=stream_arn, FunctionName=n("log-indexer"),
                                           StartingPosition="LATEST", BatchSize=100, ParallelizationFactor=1)
