@@ -7,6 +7,7 @@ queue. After the platform has gone quiet, whatever is neither done nor in a DLQ 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,14 +21,27 @@ from tests.reliability.stage import outbox_deliveries, peek_all
 __all__ = ["Ledger", "send_body", "run_body", "Figures"]
 
 
+def message_id(request_id: str, email: str) -> str:
+    """docs/CONTRACTS.md: msg_ + sha256(requestId|recipientKey|channel)[:32] — deterministic per request."""
+    return "msg_" + hashlib.sha256(f"{request_id}|{email}|email".encode()).hexdigest()[:32]
+
+
+def send_email(i: int) -> str:
+    return f"chaos{i % 97}@example.com"
+
+
+def run_email(i: int) -> str:
+    return f"run{i % 89}@example.com"
+
+
 def send_body(i: int) -> dict:
-    return {"message": {"to": {"email": f"chaos{i % 97}@example.com"},
+    return {"message": {"to": {"email": send_email(i)},
                         "content": {"title": "Hi {{ n }}", "body": "send {{ n }}"}, "data": {"n": i},
                         "routing": {"method": "single", "channels": ["email"]}}}
 
 
 def run_body(i: int) -> dict:
-    msg = {"to": {"email": f"run{i % 89}@example.com"}, "content": {"title": "Run", "body": "step"},
+    msg = {"to": {"email": run_email(i)}, "content": {"title": "Run", "body": "step"},
            "routing": {"method": "single", "channels": ["email"]}}
     return {"automation": {"steps": [{"action": "send", "message": msg},
                                      {"action": "delay", "duration": "1 second"},
@@ -51,43 +65,39 @@ class Figures:
 
 @dataclass
 class Ledger:
-    sends: set[str] = field(default_factory=set)
-    runs: set[str] = field(default_factory=set)
+    sends: dict[str, str] = field(default_factory=dict)  # requestId → email
+    runs: dict[str, str] = field(default_factory=dict)  # runId → email
     rejected: int = 0
     _done_requests: set[str] = field(default_factory=set)
     _done_runs: dict[str, list[str]] = field(default_factory=dict)  # runId → its steps' requestIds
 
     # ---- accepting ------------------------------------------------------------------------------
     def submit(self, stage: LocalStage, sends: range, runs: range, workers: int = 8) -> None:
-        def post(job: tuple[str, int]) -> tuple[str, str | None]:
+        def post(job: tuple[str, int]) -> tuple[str, str | None, int]:
             kind, i = job
             path, body = ("/send", send_body(i)) if kind == "send" else ("/automations/invoke", run_body(i))
             try:
                 r = requests.post(f"{stage.api}{path}", json=body, timeout=30)
             except requests.RequestException:
-                return kind, None
+                return kind, None, i
             if r.status_code != 202:
-                return kind, None
-            return kind, r.json().get("requestId") or r.json().get("runId")
+                return kind, None, i
+            return kind, r.json().get("requestId") or r.json().get("runId"), i
 
         jobs = [("send", i) for i in sends] + [("run", i) for i in runs]
         jobs.sort(key=lambda j: j[1])  # interleave sends and runs
         with ThreadPoolExecutor(workers) as pool:
-            for kind, ident in pool.map(post, jobs):
+            for kind, ident, i in pool.map(post, jobs):
                 if ident is None:
                     self.rejected += 1
                 elif kind == "send":
-                    self.sends.add(ident)
+                    self.sends[ident] = send_email(i)
                 else:
-                    self.runs.add(ident)
+                    self.runs[ident] = run_email(i)
 
     # ---- observing ------------------------------------------------------------------------------
     def _refresh(self, stage: LocalStage) -> None:
-        def request_done(rid: str) -> bool:
-            body = stage.get(f"/requests/{rid}").json()
-            msgs = body.get("messages") or []
-            return bool(msgs) and all(m["status"] == "DELIVERED" for m in msgs)
-
+        """Delivered = the request's message id has an outbox object (the delivery itself, not the log view)."""
         def run_state(run_id: str) -> list[str] | None:
             body = stage.get(f"/automations/runs/{run_id}").json()
             if body.get("status") != "COMPLETED":
@@ -96,19 +106,19 @@ class Ledger:
                     if isinstance(s.get("result"), dict) and "requestId" in s["result"]]
 
         with ThreadPoolExecutor(8) as pool:
-            pending_runs = sorted(self.runs - self._done_runs.keys())
+            pending_runs = sorted(self.runs.keys() - self._done_runs.keys())
             for run_id, reqs in zip(pending_runs, pool.map(run_state, pending_runs)):
                 if reqs is not None:
                     self._done_runs[run_id] = reqs
-            wanted = (self.sends | {r for reqs in self._done_runs.values() for r in reqs}) - self._done_requests
-            wanted_sorted = sorted(wanted)
-            for rid, ok in zip(wanted_sorted, pool.map(request_done, wanted_sorted)):
-                if ok:
-                    self._done_requests.add(rid)
+        self.deliveries = outbox_deliveries(stage)
+        emails = dict(self.sends)
+        for run_id, reqs in self._done_runs.items():
+            emails.update({r: self.runs[run_id] for r in reqs})
+        self._done_requests = {r for r, email in emails.items() if message_id(r, email) in self.deliveries}
 
     def completed(self) -> set[str]:
         runs = {r for r, reqs in self._done_runs.items() if len(reqs) == 2 and set(reqs) <= self._done_requests}
-        return (self.sends & self._done_requests) | runs
+        return (self.sends.keys() & self._done_requests) | runs
 
     def dead_lettered(self, stage: LocalStage) -> set[str]:
         """Accepted items with something of theirs in the job or async DLQ."""
@@ -122,7 +132,7 @@ class Ledger:
             for rec in body.get("requestPayload", {}).get("Records", []):
                 key = unquote_plus(rec["s3"]["object"]["key"])
                 keys.add(key.rsplit("/", 1)[-1].removesuffix(".json"))
-        items = (self.sends | self.runs) & keys
+        items = (self.sends.keys() | self.runs.keys()) & keys
         # a run whose step's send request is dead-lettered: we only know that step's id once it ran
         for run_id in self.runs:
             steps = set(self._done_runs.get(run_id, ()))
@@ -138,7 +148,7 @@ class Ledger:
         self._refresh(stage)
         done = self.completed()
         dlq = (self.dead_lettered(stage) - done) if with_dlq else set()
-        deliveries = outbox_deliveries(stage)
+        deliveries = self.deliveries
         accepted = len(self.sends) + len(self.runs)
         return Figures(accepted=accepted, completed=len(done), in_dlq=len(dlq),
                        lost=accepted - len(done) - len(dlq),

@@ -62,12 +62,14 @@ def _chaos_run(tmp_path, n_runs: int, n_sends: int, settle_s: float) -> list[str
         assert stage.stop() == 0, "".join(stage.lines[-20:])
     finally:
         stage.stop()
+    dropped = [line.strip()[:200] for line in stage.lines if "not run" in line or "discarded" in line]
     stage = launch(state, overrides, fresh=False, chaos=_chaos(str(report)))
     try:
         ledger.submit(stage, range(half_s, n_sends), range(half_r, n_runs), workers=4)
         assert ledger.rejected == 0, "the API accepts every well-formed request"
         under_faults = _settle(stage, ledger, settle_s)
         table.append(under_faults.row("under faults (after restart)"))
+        table.append(f"(job queue {queue_count(stage, stage.outputs['job_queue_url'])}; at the restart: {dropped})")
     finally:
         assert stage.stop() == 0
     injected = json.loads(report.read_text())
