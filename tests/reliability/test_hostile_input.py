@@ -206,7 +206,8 @@ def _wait_runs(stage: LocalStage, run_ids: list[str]) -> dict[str, dict]:
         return dict(seen) if all(b["status"] in {"FAILED", "COMPLETED", "CANCELED"} for b in seen.values()) else None
 
     try:
-        return stage.wait_for(done, 120, interval=2, what="every fetch-data run finished")
+        # a guard refusal is retried like a transient error (maxReceiveCount attempts, ~1 min) before FAILED
+        return stage.wait_for(done, 240, interval=3, what="every fetch-data run finished")
     except AssertionError as exc:
         raise AssertionError(f"{exc}: {json.dumps(seen)[:3000]}") from None
 
