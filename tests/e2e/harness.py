@@ -114,10 +114,11 @@ class LocalStage:
         return self.proc.returncode
 
 
-def start_stage(overrides: dict[str, str], state_dir: Path, timeout: float = 240) -> LocalStage:
+def start_stage(overrides: dict[str, str], state_dir: Path, timeout: float = 240,
+                extra_args: tuple[str, ...] = ()) -> LocalStage:
     port = free_port()
     args = [str(RELAY), "up", "--stage", "local", "--port", str(port), "--no-console", "--fresh",
-            "--state-dir", str(state_dir)]
+            "--state-dir", str(state_dir), *extra_args]
     for key, value in overrides.items():
         args += ["--set", f"{key}={value}"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

@@ -192,68 +192,6 @@ def test_poison_jobs_reach_dlq_after_exactly_max_receive_count_then_redrive_comp
     assert [fault.hits[f"poison-{i}"] for i in range(4)] == [MAX_RECEIVE + 1] * 4, "one more attempt each"
 
 
-def _log_indexer_window(stage: LocalStage, start: float, end: float) -> tuple[float, float]:
-    cw = stage.client("cloudwatch")
-    name = stage.outputs["log_indexer_function"]
-
-    def stat(metric: str) -> float:
-        points = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName=metric,
-                                          Dimensions=[{"Name": "FunctionName", "Value": name}],
-                                          StartTime=start, EndTime=end, Period=1,
-                                          Statistics=["Maximum"])["Datapoints"]
-        return max((p["Maximum"] for p in points), default=0.0)
-
-    return stat("IteratorAge"), stat("ConcurrentExecutions")
-
-
-def _stream_load(stage: LocalStage, tag: str, n: int, keys: int) -> None:
-    """Write n message events straight into the messages table (what the send worker writes)."""
-    ddb = stage.client("dynamodb")
-    now = int(time.time() * 1000)
-    for i in range(n):
-        mid = f"msg_{tag}{i % keys:04d}"
-        ddb.put_item(TableName=stage.outputs["message_table"], Item={
-            "pk": {"S": f"MSG#{mid}"}, "sk": {"S": f"EVT#{now + i:013d}#00#SENT"},
-            "messageId": {"S": mid}, "requestId": {"S": f"req_{tag}"}, "recipient": {"S": f"load-{tag}"},
-            "channel": {"S": "email"}, "status": {"S": "SENT"}, "ts": {"N": str(now + i)}})
-
-
-def _wait_indexed(stage: LocalStage, tag: str, keys: int) -> None:
-    def count() -> bool:
-        r = stage.get("/messages", recipient=f"load-{tag}", limit=100)
-        items = r.json()["items"]
-        nxt = r.json().get("next")
-        while nxt:
-            page = stage.get("/messages", recipient=f"load-{tag}", limit=100, next=nxt).json()
-            items += page["items"]
-            nxt = page.get("next")
-        return len(items) >= keys
-    stage.wait_for(count, timeout=240, interval=2, what=f"stream load {tag} indexed")
-
-
-def test_parallelization_factor_4_beats_factor_1_and_11_is_refused(stage: LocalStage) -> None:
-    lam = stage.client("lambda")
-    uuid = stage.outputs["log_indexer_esm_uuid"]
-    results = {}
-    for factor in (1, 4):
-        lam.update_event_source_mapping(UUID=uuid, ParallelizationFactor=factor, BatchSize=20)
-        time.sleep(4)  # the data plane picks up a mapping change within seconds
-        t0 = time.time()
-        _stream_load(stage, f"f{factor}x", n=600, keys=60)
-        _wait_indexed(stage, f"f{factor}x", keys=60)
-        t1 = time.time()
-        time.sleep(5)  # one more metrics flush
-        results[factor] = (*_log_indexer_window(stage, t0, t1), round(t1 - t0, 1))
-    (age1, conc1, _), (age4, conc4, _) = results[1], results[4]
-    assert conc1 == 1 and conc4 > 1, results
-    assert age4 < age1, results
-
-    with pytest.raises(ClientError) as refused:
-        lam.update_event_source_mapping(UUID=uuid, ParallelizationFactor=11)
-    assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
-    assert lam.get_event_source_mapping(UUID=uuid)["ParallelizationFactor"] == 4
-
-
 def test_lambda_metrics_reach_cloudwatch(stage: LocalStage) -> None:
     cw = stage.client("cloudwatch")
     names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Lambda")["Metrics"]}
