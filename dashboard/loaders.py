@@ -54,8 +54,11 @@ def snapshot(stage: str, outputs_json: str) -> StageSnapshot:
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def dead_letters(url: str, kind: str, limit: int) -> list[DeadLetter]:
-    return ops.peek(aws().sqs, url, kind, limit)
+def dead_letters(url: str, kind: str, limit: int, state_table: str = "") -> list[DeadLetter]:
+    letters = ops.peek(aws().sqs, url, kind, limit)
+    if kind == "job" and state_table:
+        letters = ops.explain_job_failures(aws().dynamodb, state_table, letters)
+    return letters
 
 
 @st.cache_data(ttl=5, show_spinner=False)

@@ -8,7 +8,7 @@ raises a :mod:`dashboard.errors` exception with a stable code and a readable mes
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
@@ -162,6 +162,31 @@ def peek(sqs: Any, url: str, kind: str, max_messages: int = 200) -> list[DeadLet
     finally:
         _release(sqs, url, [m["ReceiptHandle"] for m in kept.values()])
     return sorted(letters, key=lambda x: x.sent_at)
+
+
+def explain_job_failures(ddb: Any, state_table: str, letters: list[DeadLetter]) -> list[DeadLetter]:
+    """Give each job dead letter its failing step's recorded error as the reason.
+
+    The job worker writes the error of every failed attempt on ``RUN#<runId>/STEP#<step>`` (CONTRACTS);
+    the DLQ message itself only carries ``{runId, step}``. Letters whose step has no record keep the
+    generic reason. One BatchGetItem per 100 letters.
+    """
+    keys = {(x.run_id, x.step) for x in letters if x.kind == "job" and x.run_id and x.step is not None}
+    errors: dict[tuple[str, int], str] = {}
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), 100):
+        request = {state_table: {"Keys": [{"pk": {"S": f"RUN#{r}"}, "sk": {"S": f"STEP#{st:04d}"}}
+                                          for r, st in ordered[i:i + 100]],
+                                 "ProjectionExpression": "pk, sk, #e", "ExpressionAttributeNames": {"#e": "error"}}}
+        while request:
+            resp = ddb.batch_get_item(RequestItems=request)
+            for item in resp.get("Responses", {}).get(state_table, []):
+                if "error" in item:
+                    run = item["pk"]["S"].split("#", 1)[1]
+                    errors[(run, int(item["sk"]["S"].split("#", 1)[1]))] = item["error"]["S"]
+            request = resp.get("UnprocessedKeys") or {}
+    return [replace(x, reason=f"{errors[(x.run_id, x.step)]} (after maxReceiveCount receives)")
+            if (x.run_id, x.step) in errors else x for x in letters]
 
 
 def _take(sqs: Any, url: str, ids: Iterable[str]) -> tuple[dict[str, dict], list[str]]:

@@ -30,7 +30,7 @@ with st.expander("Filter", expanded=False):
     attr_value = f[2].text_input("Attribute value contains", key="filter_attr_value")
     min_age = f[3].number_input("Older than (s)", min_value=0, value=0, key="filter_min_age")
 
-letters = loaders.dead_letters(q["url"], kind, limit)
+letters = loaders.dead_letters(q["url"], kind, limit, o.get("state_table", ""))
 shown = filter_letters(letters, text=text, attribute=attr, attribute_value=attr_value, min_age_s=float(min_age))
 st.caption(f"Showing {len(shown)} of {len(letters)} peeked ({count} in the queue).")
 rows = [x.as_row() for x in shown]

@@ -33,6 +33,18 @@ def test_peek_limit_returns_that_many_and_releases_rest(stage: Stage) -> None:
     assert stage.visible(dlq) == 23
 
 
+def test_job_letters_carry_their_failing_steps_recorded_error(stage: Stage) -> None:
+    sqs, ddb, o = stage.client("sqs"), stage.client("dynamodb"), stage.outputs
+    stage.fill(o["job_dlq_url"], [job_body("run_err", 2), job_body("run_unknown", 0)])
+    ddb.put_item(TableName=o["state_table"], Item={
+        "pk": {"S": "RUN#run_err"}, "sk": {"S": "STEP#0002"}, "status": {"S": "FAILED"},
+        "error": {"S": "step 2 (fetch-data): http://127.0.0.1:9/x answered HTTP 500"}})
+    letters = {x.run_id: x for x in ops.explain_job_failures(
+        ddb, o["state_table"], ops.peek(sqs, o["job_dlq_url"], "job", max_messages=100))}
+    assert letters["run_err"].reason.startswith("step 2 (fetch-data): http://127.0.0.1:9/x answered HTTP 500")
+    assert letters["run_unknown"].reason == "job dead-lettered after maxReceiveCount failed receives"
+
+
 # ---- redrive selected / async / delete ------------------------------------------------------------------
 def test_redrive_selected_send_failure_deletes_nothing(stage: Stage) -> None:
     sqs, o = stage.client("sqs"), stage.outputs
