@@ -95,7 +95,8 @@ def run_local_stage(stage: str = "local", port: int = 4566, api_port: int = 0, d
         outputs = deploy(stage, endpoint, api.url, region=REGION, overrides=overrides)
         _say(f"deploy: done, outputs in SSM /relay/{stage}/outputs")
 
-        plane = DataPlane(endpoint, region=REGION, aws_latency_ms=aws_latency_ms)
+        plane = DataPlane(endpoint, region=REGION, aws_latency_ms=aws_latency_ms,
+                          carry_over=state_dir / "dataplane-carry-over.json")
         emulator.on_s3_notification(plane.on_s3_notification)
         plane.start()
         stack.callback(plane.stop)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from relay.local.dataplane.async_invoke import DEFAULT_RETRY_DELAYS, AsyncInvoker
@@ -24,6 +25,7 @@ from relay.local.dataplane.destinations import DestinationSender
 from relay.local.dataplane.invoker import (EnvironmentBinder, EnvironmentConflictError, InvokeResult, Invoker,
                                            LambdaContext)
 from relay.local.dataplane.metrics import CloudWatchPublisher, MetricsRecorder
+from relay.local.dataplane.carry_over import CarryOver
 from relay.local.dataplane.latency import set_aws_latency
 from relay.local.dataplane.registry import AsyncConfig, FunctionSpec, MappingSpec, Registry, Snapshot
 from relay.local.dataplane.sqs_poller import DEFAULT_POLLERS, SqsMappingRunner
@@ -109,14 +111,18 @@ class DataPlane:
         Wall clock (epoch seconds) for event and record ages, IteratorAge and destination timestamps.
     aws_latency_ms
         Network round trip added to each AWS call a handler makes (see :mod:`.latency`); 0 = none.
+    carry_over
+        A file where :meth:`stop` saves what a restart must not lose — async events not yet run and
+        stream records past each mapping's checkpoint — and :meth:`start` replays it (see :mod:`.carry_over`).
     """
 
     def __init__(self, endpoint_url: str, region: str = "us-east-1", poll_interval: float = 1.0,
                  stream_poll_interval: float = 0.25, async_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
                  sqs_pollers: int = DEFAULT_POLLERS, metrics_interval: float = 2.0,
                  stop_timeout: float = 10.0, clock: Callable[[], float] = time.time,
-                 aws_latency_ms: float = 0.0) -> None:
+                 aws_latency_ms: float = 0.0, carry_over: str | Path | None = None) -> None:
         set_aws_latency(aws_latency_ms)
+        self._carry_over = CarryOver(Path(carry_over)) if carry_over else None
         self.endpoint_url = endpoint_url
         self.region = region
         self.poll_interval = poll_interval
@@ -150,6 +156,8 @@ class DataPlane:
         self._watcher = threading.Thread(target=self._watch, name="dataplane-watch", daemon=True)
         self._watcher.start()
         self._started = True
+        if self._carry_over:
+            self._carry_over.replay(self)
         return self
 
     def stop(self, timeout: float | None = None) -> None:
@@ -164,9 +172,11 @@ class DataPlane:
             self._runners.clear()
         for r in runners:
             r.signal_stop()
-        self.async_invoker.stop(max(0.0, deadline - time.monotonic()))
+        left_async = self.async_invoker.stop_and_collect(max(0.0, deadline - time.monotonic()))
         for r in runners:
             r.join(max(0.1, deadline - time.monotonic()))
+        if self._carry_over:
+            self._carry_over.save(left_async, [r for r in runners if isinstance(r, StreamMappingRunner)])
         if not self.invoker.wait_idle(max(0.0, deadline - time.monotonic())):
             log.warning("data plane stopped with %d invocations still running (timed-out threads cannot be "
                         "killed)", self.invoker.in_flight())

@@ -42,6 +42,7 @@ class _FunctionQueue:
         self.queue: DelayQueue[_Event] = DelayQueue()
         self.threads: list[threading.Thread] = []
         self.busy = 0
+        self.running: dict[str, _Event] = {}
 
 
 class AsyncInvoker:
@@ -105,11 +106,14 @@ class AsyncInvoker:
         while True:
             item = fq.queue.get(timeout=0.2)
             if self._stopping.is_set():
-                return  # stop()'s drain bound has passed: what is still queued is reported, not run
+                if item is not None:
+                    fq.queue.put(item)  # not run: stop_and_collect() hands it to the next start
+                return
             if item is None:
                 continue
             with self._lock:
                 fq.busy += 1
+                fq.running[item.request_id] = item
             try:
                 self._attempt(fq, item)
             except Exception:  # noqa: BLE001 - one bad event must not kill the worker
@@ -117,6 +121,7 @@ class AsyncInvoker:
             finally:
                 with self._lock:
                     fq.busy -= 1
+                    fq.running.pop(item.request_id, None)
 
     def _attempt(self, fq: _FunctionQueue, item: _Event) -> None:
         try:
@@ -159,13 +164,27 @@ class AsyncInvoker:
         except Exception:  # noqa: BLE001 - AWS also drops a record it cannot deliver; say so loudly
             log.exception("could not deliver destination record to %s", destination)
 
+    def resubmit(self, saved: dict) -> None:
+        """Queue an event saved by :meth:`stop` (a restart), keeping its id, age and attempts."""
+        spec, _ = self._lookup(saved["function_arn"])
+        item = _Event(spec.arn, saved["payload"], saved["request_id"], float(saved["received_at"]),
+                      int(saved.get("attempts", 0)))
+        self._queue_for(spec).queue.put(item)
+
     def stop(self, timeout: float = 10.0) -> int:
         """Stop accepting, finish queued and running events within ``timeout``; return how many were left."""
+        return len(self.stop_and_collect(timeout))
+
+    def stop_and_collect(self, timeout: float = 10.0) -> list[dict]:
+        """:meth:`stop`, returning the events not finished (queued, or running at the bound) for a restart.
+
+        In AWS the async event queue is durable; the local stage carries it across a restart this way.
+        An event that was running may run again: the S3-triggered handlers are idempotent.
+        """
         self._accepting = False
         deadline = time.monotonic() + timeout
         while self.pending() and time.monotonic() < deadline:
             time.sleep(0.05)
-        left = self.pending()
         self._stopping.set()
         with self._lock:
             threads = [t for q in self._queues.values() for t in q.threads]
@@ -173,6 +192,9 @@ class AsyncInvoker:
                 q.queue.close()
         for t in threads:
             t.join(max(0.1, deadline - time.monotonic()))
+        with self._lock:
+            left = [e for q in self._queues.values() for e in (*q.queue.drain(), *q.running.values())]
         if left:
-            log.warning("data plane stopped with %d asynchronous events not run", left)
-        return left
+            log.warning("data plane stopped with %d asynchronous events not run", len(left))
+        return [{"function_arn": e.function_arn, "payload": e.payload, "request_id": e.request_id,
+                 "received_at": e.received_at, "attempts": e.attempts} for e in left]

@@ -44,6 +44,13 @@ class DelayQueue(Generic[T]):
         with self._cond:
             return len(self._heap)
 
+    def drain(self) -> list[T]:
+        """Remove and return every item, due or not (in due order)."""
+        with self._cond:
+            items = [entry[2] for entry in sorted(self._heap)]
+            self._heap.clear()
+            return items
+
     def close(self) -> None:
         """Wake every waiting ``get`` and make it (and every later one) return ``None``."""
         with self._cond:

@@ -86,6 +86,7 @@ class ShardProcessor:
         self._pending: list[_Entry] = []
         self._busy: set[int] = set()
         self._inflight: "OrderedDict[int, bool]" = OrderedDict()  # read, not yet checkpointed
+        self._records: dict[int, dict] = {}  # the Lambda-shaped record of every read, not yet checkpointed seq
         self._threads: list[threading.Thread] = []
         self._iterator: str | None = None
         self._last_read: str | None = None
@@ -130,10 +131,38 @@ class ShardProcessor:
                 seq = rec["dynamodb"]["SequenceNumber"]
                 key = rec["dynamodb"].get("Keys", {}).get(self._hash_key)
                 self._pending.append(_Entry(int(seq), key_hash(key), rec, now))
+                self._records[int(seq)] = rec
                 # registered in read (= sequence) order, so the done prefix is the checkpoint
                 self._inflight[int(seq)] = False
                 self._last_read = seq
         return len(records)
+
+    def tail(self, max_reads: int = 1000) -> list[dict]:
+        """Every record past the checkpoint, in shard order: what a restart must not lose.
+
+        Called after the processor stopped. In AWS a stream keeps 24 h of records and the mapping resumes
+        from its checkpoint; the local stage's restored table gets a new stream, so the tail is carried
+        over by the data plane (records that were done above a gap are replayed: the handler is idempotent).
+        """
+        with self._cond:
+            records = [self._records[seq] for seq in self._inflight if seq in self._records]
+        m = self._runner.mapping
+        streams = self._runner.streams()
+        after = self._last_read or self.checkpoint
+        kw = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after
+              else {"ShardIteratorType": "TRIM_HORIZON"})
+        try:
+            iterator = streams.get_shard_iterator(StreamArn=m.source_arn, ShardId=self.shard_id, **kw)["ShardIterator"]
+            for _ in range(max_reads):
+                resp = streams.get_records(ShardIterator=iterator, Limit=READ_LIMIT)
+                got = resp.get("Records", [])
+                records += [stream_event_record(raw, m.source_arn, self._runner.region) for raw in got]
+                iterator = resp.get("NextShardIterator")
+                if not got or not iterator:
+                    break
+        except Exception:  # noqa: BLE001 - the emulator may already be going away; keep what we have
+            log.exception("reading the unprocessed tail of shard %s failed", self.shard_id)
+        return records
 
     # ---- dispatching --------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -202,6 +231,7 @@ class ShardProcessor:
                         self._inflight[e.seq] = True
                     while self._inflight and next(iter(self._inflight.values())):
                         seq, _ = self._inflight.popitem(last=False)
+                        self._records.pop(seq, None)
                         self.checkpoint = str(seq)
                 self._busy.discard(lane)
                 self._cond.notify_all()
@@ -251,6 +281,10 @@ class StreamMappingRunner:
         deadline = time.monotonic() + timeout
         for sp in self.shards:
             sp.join(max(0.0, deadline - time.monotonic()))
+
+    def tail(self) -> list[dict]:
+        """The unprocessed records of every shard (after :meth:`join`), for a restart to replay."""
+        return [r for sp in self.shards for r in sp.tail()]
 
     # ---- one batch: retries, bisect, partial failures, record age, on-failure -------------------
     def run_batch(self, shard: ShardProcessor, batch: list[_Entry]) -> bool:

@@ -1,0 +1,64 @@
+"""A restart of the data plane loses neither queued async events nor stream records past the checkpoint."""
+from __future__ import annotations
+
+import json
+import time
+
+from tests.local.handlers import recorder
+from tests.local.handlers.fixtures import aws, emulator, plane_factory, wait_for  # noqa: F401 - fixtures
+from tests.local.test_dataplane_async import _bucket_to_function
+from tests.local.test_dataplane_stream import _stream_setup
+
+
+def _slow(seconds: float):
+    def handler(event, ctx):
+        time.sleep(seconds)
+    return handler
+
+
+def test_async_events_not_run_at_stop_are_run_after_restart(aws, plane_factory, tmp_path):
+    fn = aws.function("send-worker", timeout=5)
+    bucket = _bucket_to_function(aws, fn["FunctionArn"])
+    recorder.BEHAVIOUR[fn["FunctionName"]] = _slow(0.5)
+    carry = tmp_path / "carry.json"
+    first = plane_factory(carry_over=carry, stop_timeout=0.3).start()
+    keys = [f"send/r{i}.json" for i in range(12)]
+    for key in keys:
+        aws("s3").put_object(Bucket=bucket, Key=key, Body=b"{}")
+    wait_for(lambda: recorder.CALLS.get(fn["FunctionName"]))
+
+    first.stop()
+    saved = json.loads(carry.read_text())
+    assert saved["async"], "events still queued at the stop bound are saved, not dropped"
+
+    recorder.BEHAVIOUR[fn["FunctionName"]] = _slow(0.0)
+    second = plane_factory(carry_over=carry).start()
+
+    def every_key_ran() -> bool:
+        seen = {ev["Records"][0]["s3"]["object"]["key"] for ev, _ in recorder.CALLS.get(fn["FunctionName"], [])}
+        return seen >= set(keys)
+    wait_for(every_key_ran, timeout=20)
+    assert not carry.exists(), "the carry-over file is consumed by the restart"
+    assert second._carry_over.stats["async"] == len(saved["async"])
+
+
+def test_stream_records_past_the_checkpoint_are_replayed_after_restart(aws, plane_factory, tmp_path):
+    fn, table, stream_arn, _ = _stream_setup(aws, factor=1, batch=2)
+    recorder.BEHAVIOUR[fn["FunctionName"]] = _slow(0.4)
+    carry = tmp_path / "carry.json"
+    first = plane_factory(carry_over=carry, stop_timeout=0.3).start()
+    for i in range(10):
+        aws("dynamodb").put_item(TableName=table, Item={"pk": {"S": f"k{i}"}, "sk": {"S": "v"}})
+    wait_for(lambda: recorder.CALLS.get(fn["FunctionName"]))
+
+    first.stop()
+    saved = json.loads(carry.read_text())
+    tail = [r["dynamodb"]["Keys"]["pk"]["S"] for s in saved["streams"] for r in s["records"]]
+    done_before = {r["dynamodb"]["Keys"]["pk"]["S"] for ev, _ in recorder.CALLS[fn["FunctionName"]]
+                   for r in ev["Records"]}
+    assert tail and set(tail) | done_before == {f"k{i}" for i in range(10)}, "nothing falls between the two"
+
+    recorder.BEHAVIOUR[fn["FunctionName"]] = _slow(0.0)
+    second = plane_factory(carry_over=carry).start()
+    assert second._carry_over.replayed.wait(20)
+    assert second._carry_over.stats["stream_records"] == len(tail)
