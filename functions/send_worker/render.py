@@ -7,6 +7,8 @@ empty string. Every failure becomes :class:`RenderError` with a reason the messa
 """
 from __future__ import annotations
 
+import sys
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -30,6 +32,30 @@ class Rendered:
 
 
 MAX_POWER_EXPONENT = 1_000  # 9 ** 10**9 would pin the CPU: exponents beyond this are refused
+MAX_RENDER_SECONDS = 1.0  # per field: a template that loops silently (no output to cap) is stopped here
+
+
+class _RenderTimeout(Exception):
+    pass
+
+
+def _deadline_tracer(deadline: float) -> Any:
+    """A trace function that stops template code (only) once ``deadline`` (monotonic) has passed.
+
+    Output size is capped in :func:`_render_one`, but ``{% for a in range(10**5) %}{% for b in
+    range(10**5) %}{% endfor %}{% endfor %}`` yields nothing while it spins for hours. Jinja compiles a
+    template to Python whose code objects are named ``<template>``: only those frames get the per-line
+    check, so the rest of the worker runs untraced.
+    """
+    def local(frame: Any, event: str, arg: Any) -> Any:
+        if event == "line" and time.monotonic() > deadline:
+            raise _RenderTimeout
+        return local
+
+    def on_call(frame: Any, event: str, arg: Any) -> Any:
+        return local if frame.f_code.co_filename == "<template>" else None
+
+    return on_call
 
 
 def _environment() -> Any:
@@ -68,10 +94,12 @@ def _render_one(name: str, source: str, context: dict[str, Any]) -> str:
     from jinja2 import TemplateError
     from jinja2.exceptions import SecurityError
 
+    previous = sys.gettrace()
     try:
         template = _compile(source)
         out: list[str] = []
         size = 0
+        sys.settrace(_deadline_tracer(time.monotonic() + MAX_RENDER_SECONDS))
         # generate() lets us stop a template that expands without bound before it eats the memory
         for chunk in template.generate(**context):
             size += len(chunk)
@@ -81,6 +109,8 @@ def _render_one(name: str, source: str, context: dict[str, Any]) -> str:
         return "".join(out)
     except RenderError:
         raise
+    except _RenderTimeout:
+        raise RenderError(f"{name}: template ran longer than {MAX_RENDER_SECONDS:g} s (loops without bound?)") from None
     except SecurityError as exc:
         raise RenderError(f"{name}: unsafe template: {exc}") from None
     except TemplateError as exc:
@@ -88,6 +118,8 @@ def _render_one(name: str, source: str, context: dict[str, Any]) -> str:
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError, OverflowError,
             RecursionError, MemoryError) as exc:
         raise RenderError(f"{name}: {type(exc).__name__}: {exc}") from None
+    finally:
+        sys.settrace(previous)
 
 
 def render(template: dict[str, Any], context: dict[str, Any]) -> Rendered:

@@ -209,3 +209,18 @@ def test_bad_document_raises_bad_request(bad, reason):
     with pytest.raises(BadRequest) as exc:
         process_request(bad, make_ports())
     assert str(exc.value) == reason
+
+
+def test_silent_loop_bomb_is_unroutable_within_the_render_budget() -> None:
+    import time
+
+    from functions.send_worker.render import MAX_RENDER_SECONDS, RenderError, render
+
+    bomb = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"
+    t0 = time.monotonic()
+    with pytest.raises(RenderError) as err:
+        render({"title": "hi", "body": bomb}, {})
+    assert "ran longer than" in str(err.value) and "body" in str(err.value)
+    assert time.monotonic() - t0 < MAX_RENDER_SECONDS + 2
+    # the budget is per render: ordinary loops right after still render
+    assert render({"title": "t", "body": "{% for i in range(3) %}{{ i }}{% endfor %}"}, {}).body == "012"
