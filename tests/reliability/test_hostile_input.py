@@ -141,7 +141,8 @@ INJECTIONS = [
     "{{ ''.__class__ }}", "{{ ''.__class__.__mro__[1].__subclasses__() }}", "{{ cycler.__init__.__globals__ }}",
     "{{ self._TemplateReference__context }}", "{{ lipsum.__globals__['os'].popen('id').read() }}",
     "{{ config }}{{ request }}", "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
-    "{{ 'a' * 1000000000 }}", "{{ 9 ** 999999999 }}", "{% raw %}{{ not rendered }}{% endraw %}",
+    "{{ 'a' * 1000000000 }}", "{{ 9 ** 999999999 }}",
+    "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}", "{% raw %}{{ not rendered }}{% endraw %}",
 ]
 
 
@@ -178,9 +179,8 @@ def test_template_injection_accepted_but_inert(stage: LocalStage) -> None:
             assert "<class" not in text and "uid=" not in text and "__globals__" not in text
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING: a silent nested {% for %} bomb (no output) is not bounded by "
-                   "functions/send_worker/render.py (only output size is): it runs 10^10 iterations")
 def test_silent_loop_bomb_is_refused_within_seconds() -> None:
+    # found by this suite (10^10 silent iterations); fixed in 4b25101 (a silent loop is stopped after 1 s)
     code = ("from functions.send_worker.render import render, RenderError\n"
             "try:\n render({'body': '{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}"
             "{% endfor %}'}, {})\nexcept RenderError as e:\n print('refused', e)\n")
