@@ -63,6 +63,12 @@ def save(state_dir: Path | str, client: ClientFactory) -> SnapshotSummary:
     doc = {"version": _VERSION, "savedAt": time.time(), "queues": _save_queues(),
            "buckets": _save_buckets(tmp / "blobs"), "tables": _save_tables(client("dynamodb"))}
     (tmp / SNAPSHOT_FILE).write_text(json.dumps(doc))
+    # the state dir is shared (the data plane keeps its carry-over file there): the snapshot replaces
+    # only what it owns, snapshot.json and blobs/, and takes every other entry along
+    if state_dir.exists():
+        for entry in state_dir.iterdir():
+            if entry.name not in (SNAPSHOT_FILE, "blobs"):
+                os.replace(entry, tmp / entry.name)
     old = state_dir.with_name(state_dir.name + ".old")
     if old.exists():
         shutil.rmtree(old)

@@ -91,3 +91,13 @@ def test_start_without_snapshot_restores_nothing(tmp_path):
     with Emulator(port=0, state_dir=tmp_path / "empty") as e:
         assert e.restored is None
     assert (tmp_path / "empty" / "snapshot.json").exists()
+
+
+def test_snapshot_keeps_other_files_in_the_shared_state_dir(tmp_path):
+    state = tmp_path / "shared"
+    state.mkdir()
+    (state / "dataplane-carry-over.json").write_text('{"version": 1}')
+    with Emulator(port=0, state_dir=state):
+        pass
+    assert (state / "snapshot.json").exists()
+    assert (state / "dataplane-carry-over.json").read_text() == '{"version": 1}', "the data plane's file survives"
