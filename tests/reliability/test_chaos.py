@@ -58,7 +58,7 @@ class ChaosResult:
     under_faults: Figures
     final: Figures
     injected: dict
-    dropped_at_restart: int  # async events the stopping data plane reported it did not run
+    dropped_at_restart: int  # async events not run at the restart (carried over to the next start)
     dlqs_after: tuple[int, int]
     expected_deliveries: int
     table: list[str]
@@ -130,19 +130,22 @@ def test_chaos_no_duplicate_delivery_under_faults_or_after_redrive(bounded: Chao
     assert bounded.under_faults.duplicates == 0 and bounded.final.duplicates == 0, bounded.table
 
 
-@pytest.mark.xfail(strict=False, reason="OPEN: measured 116 not completed after the redrive vs 92 async events "
-                   "dropped at the restart (2026-11-27): some redriven items did not complete within 60 s of "
-                   "quiet; not yet diagnosed — see docs/reliability.md")
-def test_chaos_redrive_completes_everything_the_restart_did_not_drop(bounded: ChaosResult) -> None:
-    # every item completes after the redrive, except those whose S3 event the stopping data plane dropped
+@pytest.mark.xfail(strict=False, reason="OPEN (2026-11-27, after the carry-over fix 63a94e7 + snapshot fix): "
+                   "bounded run lost 13 of 450 under faults and 27 after the redrive (0 duplicates); a restart "
+                   "without faults loses 0 of 150 (tests/local/test_dataplane_carry_over.py). Not yet diagnosed: "
+                   "which redriven or fault-hit items stop being retried — see docs/reliability.md")
+def test_chaos_redrive_completes_everything(bounded: ChaosResult) -> None:
+    # async events not run at the restart are carried over (relay/local/dataplane/carry_over.py), so once
+    # the faults are lifted and the DLQs redriven every accepted item completes
     assert bounded.dlqs_after == (0, 0), bounded.table
-    assert bounded.final.lost <= bounded.dropped_at_restart, bounded.table
+    assert bounded.final.lost == 0 and bounded.final.completed == bounded.final.accepted, bounded.table
     assert bounded.final.completed + bounded.final.lost == bounded.final.accepted
 
 
-@pytest.mark.xfail(strict=True, reason="FINDING: relay/local/dataplane/async_invoke.py keeps queued S3 events in "
-                   "memory; a SIGINT restart under load drops those not run within the 10 s drain (AWS's async "
-                   "queue is durable), so their requests are stored but never processed")
+@pytest.mark.xfail(strict=False, reason="OPEN (2026-11-27, after the carry-over fix 63a94e7 + snapshot fix): "
+                   "bounded run lost 13 of 450 under faults and 27 after the redrive (0 duplicates); a restart "
+                   "without faults loses 0 of 150 (tests/local/test_dataplane_carry_over.py). Not yet diagnosed: "
+                   "which redriven or fault-hit items stop being retried — see docs/reliability.md")
 def test_chaos_restart_loses_nothing(bounded: ChaosResult) -> None:
     assert bounded.under_faults.lost == 0 and bounded.final.lost == 0, bounded.table
 
@@ -152,4 +155,4 @@ def test_chaos_restart_loses_nothing(bounded: ChaosResult) -> None:
 @pytest.mark.skipif(not os.environ.get("RELAY_LONG"), reason="long mode: RELAY_LONG=1")
 def test_chaos_long_figures(tmp_path) -> None:
     result = _chaos_run(tmp_path, n_runs=1000, n_sends=2000, settle_s=900)
-    assert result.final.duplicates == 0 and result.final.lost <= result.dropped_at_restart, result.table
+    assert result.final.duplicates == 0 and result.final.lost == 0, result.table
