@@ -165,7 +165,10 @@ class ApiServer:
         return self.url
 
     def stop(self) -> None:
+        """Stop serving (idempotent: the stage stops it before the data plane, and again on the way out)."""
+        if self._thread is None:
+            return
         self._httpd.shutdown()
         self._httpd.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._thread.join(timeout=5)
+        self._thread = None

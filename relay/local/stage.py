@@ -101,6 +101,9 @@ def run_local_stage(stage: str = "local", port: int = 4566, api_port: int = 0, d
         plane.start()
         stack.callback(plane.stop)
         api.set_invoke(lambda event: plane.invoke(outputs["api_function"], event))
+        # on the way out the front door closes before the data plane drains: nothing is accepted that
+        # the stopping data plane could no longer carry over
+        stack.callback(api.stop)
         _say(f"data plane: running {len(plane.functions())} functions")
 
         if demo:

@@ -172,9 +172,11 @@ class DataPlane:
             self._runners.clear()
         for r in runners:
             r.signal_stop()
-        left_async = self.async_invoker.stop_and_collect(max(0.0, deadline - time.monotonic()))
+        # mappings first: a job batch finishing now may still store send/ or automations/ objects whose
+        # S3 events must reach the async queue before it is collected for the carry-over
         for r in runners:
             r.join(max(0.1, deadline - time.monotonic()))
+        left_async = self.async_invoker.stop_and_collect(max(0.0, deadline - time.monotonic()))
         if self._carry_over:
             self._carry_over.save(left_async, [r for r in runners if isinstance(r, StreamMappingRunner)])
         if not self.invoker.wait_idle(max(0.0, deadline - time.monotonic())):

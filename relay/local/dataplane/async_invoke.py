@@ -75,13 +75,21 @@ class AsyncInvoker:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._accepting = True
+        self._late: list[_Event] = []  # submitted while stopping: carried over, not run
+        self._collected = False
 
     def submit(self, function_arn: str, event: Any) -> str:
         """Queue ``event`` for ``function_arn`` (as ``Invoke`` with ``InvocationType=Event``); return the request id."""
-        if not self._accepting:
-            raise RuntimeError("the data plane is stopping: asynchronous invocations are no longer accepted")
         spec, _ = self._lookup(function_arn)
         item = _Event(spec.arn, event, str(uuid.uuid4()), self._clock())
+        with self._lock:
+            if not self._accepting:
+                # AWS accepted the event (the S3 PUT succeeded): keep it for the carry-over, never drop it
+                if self._collected:
+                    log.error("async event %s for %s arrived after the data plane stopped: not run",
+                              item.request_id, spec.name)
+                self._late.append(item)
+                return item.request_id
         self._queue_for(spec).queue.put(item)
         return item.request_id
 
@@ -181,7 +189,8 @@ class AsyncInvoker:
         In AWS the async event queue is durable; the local stage carries it across a restart this way.
         An event that was running may run again: the S3-triggered handlers are idempotent.
         """
-        self._accepting = False
+        with self._lock:
+            self._accepting = False
         deadline = time.monotonic() + timeout
         while self.pending() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -194,6 +203,9 @@ class AsyncInvoker:
             t.join(max(0.1, deadline - time.monotonic()))
         with self._lock:
             left = [e for q in self._queues.values() for e in (*q.queue.drain(), *q.running.values())]
+            left += self._late
+            self._late = []
+            self._collected = True
         if left:
             log.warning("data plane stopped with %d asynchronous events not run", len(left))
         return [{"function_arn": e.function_arn, "payload": e.payload, "request_id": e.request_id,
