@@ -14,9 +14,13 @@ import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
 
 from infra.config import PROJECT_ROOT, load_stage_config
+
+if TYPE_CHECKING:  # pragma: no cover
+    from relay.local.dataplane import DataPlane
 
 __all__ = ["run_local_stage", "LOCAL_CREDENTIALS", "local_aws_env"]
 
@@ -52,6 +56,23 @@ def _stop_process(proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def _invoke_through(plane: "DataPlane") -> Callable[[str, object, str], object]:
+    """The Lambda ``Invoke`` API of the emulator, answered by the data plane (moto alone runs nothing)."""
+    from relay.local.triggers import FunctionError
+
+    def invoke(function_arn: str, event: object, invocation_type: str) -> object:
+        if invocation_type == "Event":
+            plane.invoke_async(function_arn, event)
+            return None
+        result = plane.invoke_result(function_arn, event)
+        if not result.ok:
+            err = result.error_payload
+            raise FunctionError(str(err.get("errorMessage", "")), str(err.get("errorType", "Exception")))
+        return result.payload
+
+    return invoke
 
 
 def run_local_stage(stage: str = "local", port: int = 4566, api_port: int = 0, demo: bool = False,
@@ -98,6 +119,7 @@ def run_local_stage(stage: str = "local", port: int = 4566, api_port: int = 0, d
         plane = DataPlane(endpoint, region=REGION, aws_latency_ms=aws_latency_ms,
                           carry_over=state_dir / "dataplane-carry-over.json")
         emulator.on_s3_notification(plane.on_s3_notification)
+        emulator.on_lambda_invoke(_invoke_through(plane))  # the console's async-DLQ redrive re-invokes
         plane.start()
         stack.callback(plane.stop)
         api.set_invoke(lambda event: plane.invoke(outputs["api_function"], event))
