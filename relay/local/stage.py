@@ -16,7 +16,6 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-
 from infra.config import PROJECT_ROOT, load_stage_config
 
 if TYPE_CHECKING:  # pragma: no cover

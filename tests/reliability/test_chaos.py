@@ -130,10 +130,6 @@ def test_chaos_no_duplicate_delivery_under_faults_or_after_redrive(bounded: Chao
     assert bounded.under_faults.duplicates == 0 and bounded.final.duplicates == 0, bounded.table
 
 
-@pytest.mark.xfail(strict=False, reason="OPEN (2026-11-27, after the carry-over fix 63a94e7 + snapshot fix): "
-                   "bounded run lost 13 of 450 under faults and 27 after the redrive (0 duplicates); a restart "
-                   "without faults loses 0 of 150 (tests/local/test_dataplane_carry_over.py). Not yet diagnosed: "
-                   "which redriven or fault-hit items stop being retried — see docs/reliability.md")
 def test_chaos_redrive_completes_everything(bounded: ChaosResult) -> None:
     # async events not run at the restart are carried over (relay/local/dataplane/carry_over.py), so once
     # the faults are lifted and the DLQs redriven every accepted item completes
@@ -142,10 +138,6 @@ def test_chaos_redrive_completes_everything(bounded: ChaosResult) -> None:
     assert bounded.final.completed + bounded.final.lost == bounded.final.accepted
 
 
-@pytest.mark.xfail(strict=False, reason="OPEN (2026-11-27, after the carry-over fix 63a94e7 + snapshot fix): "
-                   "bounded run lost 13 of 450 under faults and 27 after the redrive (0 duplicates); a restart "
-                   "without faults loses 0 of 150 (tests/local/test_dataplane_carry_over.py). Not yet diagnosed: "
-                   "which redriven or fault-hit items stop being retried — see docs/reliability.md")
 def test_chaos_restart_loses_nothing(bounded: ChaosResult) -> None:
     assert bounded.under_faults.lost == 0 and bounded.final.lost == 0, bounded.table
 
