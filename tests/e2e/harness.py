@@ -115,14 +115,17 @@ class LocalStage:
 
 
 def start_stage(overrides: dict[str, str], state_dir: Path, timeout: float = 240,
-                extra_args: tuple[str, ...] = ()) -> LocalStage:
+                extra_args: tuple[str, ...] = (), fresh: bool = True,
+                env_extra: dict[str, str] | None = None) -> LocalStage:
+    """``relay up`` on free loopback ports; ``fresh=False`` restores ``state_dir``; ``env_extra`` for the child only."""
     port = free_port()
-    args = [str(RELAY), "up", "--stage", "local", "--port", str(port), "--no-console", "--fresh",
-            "--state-dir", str(state_dir), *extra_args]
+    args = [str(RELAY), "up", "--stage", "local", "--port", str(port), "--no-console",
+            "--state-dir", str(state_dir), *(["--fresh"] if fresh else []), *extra_args]
     for key, value in overrides.items():
         args += ["--set", f"{key}={value}"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "RELAY_CHAOS"}
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(env_extra or {})
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
     lines: list[str] = []
     ready = threading.Event()
