@@ -2,30 +2,18 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 from functions.api.events import ApiError
 from functions.api.ports import IdempotencyRecord, IdempotencyStore, RequestStore, StatusReader
 from functions.shared import aws
+from functions.shared.dynamo_values import to_plain
 
 __all__ = ["S3RequestStore", "DynamoIdempotencyStore", "DynamoStatusReader"]
 
 
 def _code(exc: Exception) -> str | None:
     return getattr(exc, "response", {}).get("Error", {}).get("Code")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, set):
-        return sorted(_plain(v) for v in value)
-    return value
 
 
 class S3RequestStore(RequestStore):
@@ -84,7 +72,7 @@ class DynamoIdempotencyStore(IdempotencyStore):
         except Exception as exc:
             if _code(exc) != "ConditionalCheckFailedException":
                 raise
-        item = _plain(table.get_item(Key=pk, ConsistentRead=True).get("Item") or {})
+        item = to_plain(table.get_item(Key=pk, ConsistentRead=True).get("Item") or {})
         response = json.loads(item["response"]) if isinstance(item.get("response"), str) else None
         return IdempotencyRecord(body_hash=str(item.get("bodyHash", "")), status=str(item.get("status", "")),
                                  resource_id=str(item.get("resourceId", resource_id)), response=response)
@@ -116,7 +104,7 @@ class DynamoStatusReader(StatusReader):
             if "LastEvaluatedKey" not in page or len(items) >= 1000:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return _plain(items)
+        return to_plain(items)
 
     def run(self, run_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         from boto3.dynamodb.conditions import Key
@@ -130,7 +118,7 @@ class DynamoStatusReader(StatusReader):
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        items = _plain(items)
+        items = to_plain(items)
         run = next((i for i in items if i["sk"] == "RUN"), None)
         return run, [i for i in items if str(i["sk"]).startswith("STEP#")]
 
@@ -156,4 +144,4 @@ class DynamoStatusReader(StatusReader):
                                [{"field": "next", "message": "not a pagination token from this API",
                                  "type": "value_error"}]) from None
             raise
-        return _plain(page.get("Items", [])), _plain(page.get("LastEvaluatedKey"))
+        return to_plain(page.get("Items", [])), to_plain(page.get("LastEvaluatedKey"))

@@ -17,6 +17,7 @@ from functions.automations.ports import (
     FetchedResponse, HttpFetcher, JobQueue, RequestStore, RunRecord, RunStore, StepRecord,
 )
 from functions.shared import aws
+from functions.shared.dynamo_values import to_plain
 
 __all__ = ["DynamoRunStore", "SqsJobQueue", "S3RequestStore", "GuardedHttpFetcher", "to_plain"]
 
@@ -26,17 +27,6 @@ _RUN_FIELDS = {
     "updated_at": "updatedAt", "start_enqueued": "startEnqueued", "error": "error",
 }
 _OFFLOADED = ("steps", "data", "profile")
-
-
-def to_plain(value: Any) -> Any:
-    """DynamoDB's Decimals back to int/float, recursively."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    return value
 
 
 def _to_dynamo(value: Any) -> Any:

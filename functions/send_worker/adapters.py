@@ -2,29 +2,18 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 from functions.automations.core import token_cancels
 from functions.send_worker.ports import ClaimResult, ClaimStore, EventLog, Outcome, RunState, TemplateStore
 from functions.shared import aws
+from functions.shared.dynamo_values import to_plain
 
 __all__ = ["DynamoClaimStore", "DynamoEventLog", "DynamoRunState", "S3TemplateStore", "template_key"]
 
 
 def _table(name: str) -> Any:
     return aws.resource("dynamodb").Table(name)
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB's Decimals back to ints/floats, recursively."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _is_conditional_failure(exc: Exception) -> bool:
@@ -56,7 +45,7 @@ class DynamoClaimStore(ClaimStore):
         except Exception as exc:
             if not _is_conditional_failure(exc):
                 raise
-        item = _plain(table.get_item(Key=key, ConsistentRead=True).get("Item") or {})
+        item = to_plain(table.get_item(Key=key, ConsistentRead=True).get("Item") or {})
         if item.get("status") == "DONE" and "outcome" in item:
             return ClaimResult(acquired=False, outcome=Outcome.from_item(item["outcome"]))
         return ClaimResult(acquired=False, lease_until_ms=item.get("leaseUntil"))
@@ -117,7 +106,7 @@ class DynamoRunState(RunState):
         item = _table(self._name).get_item(Key={"pk": f"PROFILE#{user_id}", "sk": "PROFILE"}).get("Item")
         if not item:
             return None
-        item = _plain(item)
+        item = to_plain(item)
         # the profile may be stored flat or under "profile"
         inner = item.get("profile")
         return inner if isinstance(inner, dict) else {k: v for k, v in item.items() if k not in ("pk", "sk")}
