@@ -40,8 +40,8 @@ def _say(msg: str) -> None:
     print(msg, flush=True)
 
 
-def _start_console(endpoint_url: str, port: int, stage: str) -> subprocess.Popen:
-    env = {**os.environ, **local_aws_env(endpoint_url), "RELAY_DEFAULT_STAGE": stage}
+def _start_console(endpoint_url: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, **local_aws_env(endpoint_url)}
     cmd = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "app.py"),
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false"]
@@ -137,7 +137,7 @@ def run_local_stage(stage: str = "local", port: int = 4566, api_port: int = 0, d
 
         console_url = ""
         if console:
-            proc = _start_console(endpoint, console_port, stage)
+            proc = _start_console(endpoint, console_port)
             stack.callback(_stop_process, proc)
             console_url = f" console=http://127.0.0.1:{console_port}"
 
