@@ -1,15 +1,21 @@
 # The two commands: `make run` (local stage + console) and `make test` (the whole suite).
 # .venv is rebuilt only when pyproject.toml changes (its hash is stamped into the venv).
 SHELL := /bin/bash
-PY ?= python3.11
+# Lambda's python3.13 runtime is ours: the venv, the tests and CI use the same Python. It is found on PATH
+# or under pyenv (not on PATH by default on our machines).
+# (pyenv's shim is skipped: it refuses to run unless 3.13 is pyenv's selected version.)
+PY ?= $(shell ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13.*/bin/python3.13 2>/dev/null | sort -V | tail -1 | grep . || command -v python3.13 2>/dev/null | grep -v /shims/)
 VENV := .venv
 STAMP := $(VENV)/.relay-installed
-HASH := $(shell sha256sum pyproject.toml | cut -c1-16)
+HASH := $(shell cat pyproject.toml Makefile | sha256sum | cut -c1-16)
 
 .PHONY: setup run test test-long bench contract clean
 
 setup:
-	@if [ ! -x $(VENV)/bin/python ]; then (command -v $(PY) >/dev/null && $(PY) -m venv $(VENV)) || python3 -m venv $(VENV); fi
+	@if [ -z "$(PY)" ]; then echo "setup: python3.13 not found (on PATH or under pyenv): install it, or make PY=/path/to/python3.13" >&2; exit 1; fi
+	@if [ -x $(VENV)/bin/python ] && [ "$$($(VENV)/bin/python -c 'import sys; print(sys.version_info[:2] == (3, 13))')" != "True" ]; then \
+	  echo "setup: $(VENV) is not Python 3.13; rebuilding it"; rm -rf $(VENV); fi
+	@if [ ! -x $(VENV)/bin/python ]; then $(PY) -m venv $(VENV); fi
 	@if [ "$$(cat $(STAMP) 2>/dev/null)" != "$(HASH)" ]; then \
 	  echo "setup: installing relay and its pinned dependencies into $(VENV) (minutes, once)"; \
 	  $(VENV)/bin/pip install -q --upgrade pip && \

@@ -466,29 +466,14 @@ def measure_local_stage(sends: int = 100, automations: int = 20, stage: str = "l
     is neither read nor overwritten. Sends go first, then automation runs, each phase ending when
     every delivery is in the outbox and the handlers have been quiet for a while.
     """
-    import os
+    from relay.local.stage import LocalStage
 
-    from relay.local.api_server import ApiServer
-    from relay.local.dataplane import DataPlane
-    from relay.local.deploy import deploy
-    from relay.local.emulator import Emulator
-    from relay.local.stage import local_aws_env
-
-    saved_env = dict(os.environ)
     counter = CallCounter().install()
-    api = ApiServer(port=0)
-    api.start()
-    emu = Emulator(port=0)
-    plane: Any = None
+    # no modelled round trip: durations are measured as the emulator serves them (see the notes below)
+    local = LocalStage(stage, aws_latency_ms=0.0, plane_options={"metrics_interval": 0.5}, say=log)
     try:
-        endpoint = emu.start()
-        os.environ.update(local_aws_env(endpoint))
-        log(f"measure: deploying stage {stage} into {endpoint}")
-        outputs = deploy(stage, endpoint, api.url, region="us-east-1")
-        plane = DataPlane(endpoint, region="us-east-1", metrics_interval=0.5)
-        emu.on_s3_notification(plane.on_s3_notification)
-        plane.start()
-        api.set_invoke(lambda event: plane.invoke(outputs["api_function"], event))
+        local.start()
+        emu, plane, outputs, api = local.emulator, local.plane, local.outputs, local.api
         s3, cw = emu.client("s3"), emu.client("cloudwatch")
         names = {logical: outputs[f"{logical}_function"] for logical in FUNCTION_NAMES}
 
@@ -538,12 +523,7 @@ def measure_local_stage(sends: int = 100, automations: int = 20, stage: str = "l
         }
     finally:
         counter.uninstall()
-        if plane is not None:
-            plane.stop()
-        api.stop()
-        emu.stop()
-        os.environ.clear()
-        os.environ.update(saved_env)
+        local.stop()
 
 
 def lane_cycles(function_name: str, start_mono: float, end_mono: float) -> list[tuple[int, float]]:

@@ -1,8 +1,5 @@
-"""``relay up``: bring the whole platform up on this machine, serve until SIGINT/SIGTERM, stop cleanly.
-
-Order matters: the API server binds first (its URL is a stage output), then the emulator, then the
-Pulumi program is deployed into the emulator, then the data plane reads what was deployed and starts
-running handlers, then demo traffic and the console. Stopping runs the same list backwards.
+"""The local stage: :class:`LocalStage` assembles the whole platform on this machine (the one place that
+does); :func:`run_local_stage` is ``relay up`` — serve until SIGINT/SIGTERM, then stop within seconds.
 """
 from __future__ import annotations
 
@@ -14,14 +11,14 @@ import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from infra.config import PROJECT_ROOT, load_stage_config
 
 if TYPE_CHECKING:  # pragma: no cover
     from relay.local.dataplane import DataPlane
 
-__all__ = ["run_local_stage", "LOCAL_CREDENTIALS", "local_aws_env"]
+__all__ = ["LocalStage", "run_local_stage", "LOCAL_CREDENTIALS", "local_aws_env"]
 
 REGION = "us-east-1"
 # A typical in-region round trip to DynamoDB/SQS/S3, added to each call a handler makes (see
@@ -74,79 +71,190 @@ def _invoke_through(plane: "DataPlane") -> Callable[[str, object, str], object]:
     return invoke
 
 
+class LocalStage:
+    """The whole platform on this machine, assembled in one place: ``relay up``, the benches, the capacity
+    measurement and every test harness start it through this class.
+
+    Order matters: the API server binds first (its URL is a stage output), then the emulator (restoring the
+    state dir), then the Pulumi program is deployed into it, then the data plane reads what was deployed
+    and runs handlers (replaying the carry-over), then demo traffic and the console. :meth:`stop` runs the
+    same list backwards: the front door closes first, then the data plane stops within its bound —
+    carrying over what is in flight instead of draining it — then the emulator snapshots and stops.
+
+    Usage::
+
+        with LocalStage(state_dir=None) as stage:      # no state dir: in memory only
+            requests.post(f"{stage.api_url}/send", json=...)
+            stage.client("s3").list_objects_v2(Bucket=stage.outputs["request_bucket"])
+
+    Parameters
+    ----------
+    stage
+        Stage config to deploy (``Pulumi.<stage>.yaml``): ``local``, or ``dev``/``prod`` to rehearse them.
+    port, api_port
+        Loopback ports of the emulated AWS endpoint and the HTTP API (0 = a free port).
+    state_dir
+        Where the emulator's snapshot and the data plane's carry-over live between runs; ``None`` keeps
+        nothing (tests, benches, measurements). ``fresh=True`` empties it first.
+    overrides
+        Config values over the stage file, as ``pulumi config set`` would.
+    aws_latency_ms
+        Modelled AWS round trip per handler call (see :mod:`relay.local.dataplane.latency`).
+    plane_options
+        Extra :class:`~relay.local.dataplane.DataPlane` settings (poll intervals, metrics interval…).
+    demo, console, console_port
+        Demo traffic; the Streamlit console as a child process.
+    prepare
+        Called after the deploy, before the data plane starts (a measurement trims or retunes what runs).
+    say
+        Progress lines (``relay up`` prints them); silent by default.
+    """
+
+    def __init__(self, stage: str = "local", *, port: int = 0, api_port: int = 0,
+                 state_dir: str | Path | None = None, fresh: bool = False, overrides: dict | None = None,
+                 aws_latency_ms: float = DEFAULT_AWS_LATENCY_MS, plane_options: dict | None = None,
+                 demo: bool = False, console: bool = False, console_port: int = 8501,
+                 prepare: Callable[["LocalStage"], None] | None = None,
+                 say: Callable[[str], None] | None = None) -> None:
+        self.stage = stage
+        self.port, self.api_port = port, api_port
+        self.state_dir = Path(state_dir) if state_dir is not None else None
+        self.fresh = fresh
+        self.overrides = dict(overrides or {})
+        self.aws_latency_ms = aws_latency_ms
+        self.plane_options = dict(plane_options or {})
+        self.demo, self.console, self.console_port = demo, console, console_port
+        self._prepare = prepare
+        self._say = say or (lambda _msg: None)
+        self._stack: ExitStack | None = None
+        self._saved_env: dict[str, str] | None = None
+        self.outputs: dict = {}
+        self.endpoint_url = ""
+        self.api: Any = None
+        self.emulator: Any = None
+        self.plane: "DataPlane | None" = None
+        self.console_url = ""
+        self.ready_s = 0.0
+
+    @property
+    def api_url(self) -> str:
+        return self.api.url
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the stage's emulated AWS."""
+        return self.emulator.client(service)
+
+    def __enter__(self) -> "LocalStage":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> "LocalStage":
+        from relay.local.api_server import ApiServer
+        from relay.local.dataplane import DataPlane
+        from relay.local.deploy import deploy
+        from relay.local.emulator import Emulator
+
+        load_stage_config(self.stage, overrides=self.overrides)  # a broken stage file fails before anything starts
+        if self.fresh and self.state_dir is not None and self.state_dir.exists():
+            import shutil
+
+            shutil.rmtree(self.state_dir)
+        t0 = time.monotonic()
+        stack = self._stack = ExitStack()
+        try:
+            self.api = ApiServer(port=self.api_port)
+            self.api.start()
+            stack.callback(self.api.stop)
+            self._say(f"api: listening on {self.api.url}")
+
+            self.emulator = Emulator(port=self.port, state_dir=self.state_dir)
+            self.endpoint_url = self.emulator.start()
+            stack.callback(self.emulator.stop)
+            # anything in this process that talks AWS talks to the emulator, never to a real account
+            self._saved_env = dict(os.environ)
+            stack.callback(self._restore_env)
+            os.environ.update(local_aws_env(self.endpoint_url))
+            where = f" (state in {self.state_dir})" if self.state_dir is not None else ""
+            self._say(f"emulator: AWS on {self.endpoint_url}{where}")
+
+            self._say(f"deploy: Pulumi program, stack {self.stage}, into the emulator")
+            self.outputs = deploy(self.stage, self.endpoint_url, self.api.url, region=REGION,
+                                  overrides=self.overrides)
+            self._say(f"deploy: done, outputs in SSM /relay/{self.stage}/outputs")
+            if self._prepare is not None:
+                self._prepare(self)
+
+            carry = self.state_dir / "dataplane-carry-over.json" if self.state_dir is not None else None
+            plane = self.plane = DataPlane(self.endpoint_url, region=REGION, aws_latency_ms=self.aws_latency_ms,
+                                           carry_over=carry, **self.plane_options)
+            self.emulator.on_s3_notification(plane.on_s3_notification)
+            self.emulator.on_lambda_invoke(_invoke_through(plane))  # the console's async-DLQ redrive re-invokes
+            plane.start()
+            stack.callback(plane.stop)
+            self.api.set_invoke(lambda event: plane.invoke(self.outputs["api_function"], event))
+            # on the way out the front door closes before the data plane stops: nothing is accepted that
+            # the stopping data plane could no longer carry over
+            stack.callback(self.api.stop)
+            self._say(f"data plane: running {len(plane.functions())} functions")
+
+            if self.demo:
+                from relay.local.demo import DemoTraffic
+
+                traffic = DemoTraffic(self.api.url, self.outputs)
+                traffic.start()
+                stack.callback(traffic.stop)
+                self._say("demo: steady traffic, a share of it failing into the DLQs")
+            if self.console:
+                proc = _start_console(self.endpoint_url, self.console_port)
+                stack.callback(_stop_process, proc)
+                self.console_url = f"http://127.0.0.1:{self.console_port}"
+        except BaseException:
+            self.stop()
+            raise
+        self.ready_s = time.monotonic() - t0
+        return self
+
+    def stop(self) -> None:
+        """Stop everything (safe to call twice); the state dir keeps the snapshot and the carry-over."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            stack.close()
+
+    def _restore_env(self) -> None:
+        if self._saved_env is not None:
+            os.environ.clear()
+            os.environ.update(self._saved_env)
+            self._saved_env = None
+
+
 def run_local_stage(stage: str = "local", port: int = 4566, api_port: int = 0, demo: bool = False,
                     console: bool = True, console_port: int = 8501, fresh: bool = False,
                     stop_event: threading.Event | None = None,
                     on_ready: Callable[[dict], None] | None = None,
                     overrides: dict | None = None, state_dir: str | Path | None = None,
                     aws_latency_ms: float = DEFAULT_AWS_LATENCY_MS) -> int:
-    """Run the local stage in the foreground; returns the process exit status (0 on a clean stop)."""
-    from relay.local.api_server import ApiServer
-    from relay.local.dataplane import DataPlane
-    from relay.local.deploy import deploy
-    from relay.local.emulator import Emulator
-
+    """``relay up``: run the local stage in the foreground until SIGINT/SIGTERM; 0 on a clean stop."""
     load_stage_config(stage, overrides=overrides)  # fail on a broken stage file before anything starts
     stop = stop_event or threading.Event()
     if stop_event is None and threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
 
-    # Anything in this process that talks AWS talks to the emulator, never to a real account.
-    state_dir = Path(state_dir) if state_dir else PROJECT_ROOT / ".relay" / stage
-    if fresh and state_dir.exists():
-        import shutil
-
-        shutil.rmtree(state_dir)
-    t0 = time.monotonic()
-    with ExitStack() as stack:
-        api = ApiServer(port=api_port)
-        api.start()
-        stack.callback(api.stop)
-        _say(f"api: listening on {api.url}")
-
-        emulator = Emulator(port=port, state_dir=state_dir)
-        endpoint = emulator.start()
-        stack.callback(emulator.stop)
-        os.environ.update(local_aws_env(endpoint))
-        _say(f"emulator: AWS on {endpoint} (state in {state_dir})")
-
-        _say(f"deploy: Pulumi program, stack {stage}, into the emulator")
-        outputs = deploy(stage, endpoint, api.url, region=REGION, overrides=overrides)
-        _say(f"deploy: done, outputs in SSM /relay/{stage}/outputs")
-
-        plane = DataPlane(endpoint, region=REGION, aws_latency_ms=aws_latency_ms,
-                          carry_over=state_dir / "dataplane-carry-over.json")
-        emulator.on_s3_notification(plane.on_s3_notification)
-        emulator.on_lambda_invoke(_invoke_through(plane))  # the console's async-DLQ redrive re-invokes
-        plane.start()
-        stack.callback(plane.stop)
-        api.set_invoke(lambda event: plane.invoke(outputs["api_function"], event))
-        # on the way out the front door closes before the data plane drains: nothing is accepted that
-        # the stopping data plane could no longer carry over
-        stack.callback(api.stop)
-        _say(f"data plane: running {len(plane.functions())} functions")
-
-        if demo:
-            from relay.local.demo import DemoTraffic
-
-            traffic = DemoTraffic(api.url, outputs)
-            traffic.start()
-            stack.callback(traffic.stop)
-            _say("demo: steady traffic, a share of it failing into the DLQs")
-
-        console_url = ""
-        if console:
-            proc = _start_console(endpoint, console_port)
-            stack.callback(_stop_process, proc)
-            console_url = f" console=http://127.0.0.1:{console_port}"
-
-        _say(f"ready in {time.monotonic() - t0:.1f}s: stage={stage} api={api.url} aws={endpoint}{console_url} "
-             f"(job queue {outputs['job_queue_url']}; try: curl -X POST {api.url}/send ...)")
+    local = LocalStage(stage, port=port, api_port=api_port,
+                       state_dir=Path(state_dir) if state_dir else PROJECT_ROOT / ".relay" / stage,
+                       fresh=fresh, overrides=overrides, aws_latency_ms=aws_latency_ms, demo=demo,
+                       console=console, console_port=console_port, say=_say)
+    with local:
+        console_url = f" console={local.console_url}" if local.console_url else ""
+        _say(f"ready in {local.ready_s:.1f}s: stage={stage} api={local.api_url} aws={local.endpoint_url}{console_url} "
+             f"(job queue {local.outputs['job_queue_url']}; try: curl -X POST {local.api_url}/send ...)")
         if on_ready:
-            on_ready(outputs)
-        while not stop.wait(0.5):
+            on_ready(local.outputs)
+        while not stop.wait(0.2):
             pass
-        _say("stopping: draining in-flight invocations")
-    _say("stopped")
+        t_stop = time.monotonic()
+        _say("stopping: carrying over what is in flight")
+    _say(f"stopped in {time.monotonic() - t_stop:.1f}s")
     return 0

@@ -13,7 +13,6 @@ the test asserts the measured AWS/Lambda IteratorAge maximum is within 25 % of i
 """
 from __future__ import annotations
 
-import os
 import time
 from typing import Any, Iterator
 
@@ -30,19 +29,13 @@ STREAM_POLL_S = 0.25  # the data plane's GetRecords interval on an idle shard (A
 
 @pytest.fixture(scope="module")
 def stage() -> Iterator[dict[str, Any]]:
-    from relay.local.dataplane import DataPlane
-    from relay.local.deploy import deploy
-    from relay.local.emulator import Emulator
-    from relay.local.stage import local_aws_env
+    from relay.local.stage import LocalStage
 
-    saved = dict(os.environ)
-    emu = Emulator(port=0)
-    endpoint = emu.start()
-    os.environ.update(local_aws_env(endpoint))
-    plane = None
-    try:
-        outputs = deploy("local", endpoint, "http://127.0.0.1:9", region="us-east-1")
-        lam = emu.client("lambda")
+    found: dict[str, Any] = {}
+
+    def keep_only_the_log_indexer(local: LocalStage) -> None:
+        outputs = local.outputs
+        lam = local.client("lambda")
         # measure one pipeline: the other functions (and their pollers) would only add noise
         for fn in lam.list_functions()["Functions"]:
             if fn["FunctionName"] != outputs["log_indexer_function"]:
@@ -52,17 +45,18 @@ def stage() -> Iterator[dict[str, Any]]:
         lam.update_event_source_mapping(UUID=outputs["log_indexer_esm_uuid"], BatchSize=CHECK,
                                         ParallelizationFactor=1)
         timed_handler.reset()
-        lanes = [measure.add_calibration_lane(emu.client, outputs, f"cal{b}", b, BACKLOG) for b in CALIBRATE]
-        plane = DataPlane(endpoint, poll_interval=0.2, stream_poll_interval=STREAM_POLL_S, metrics_interval=0.5)
-        plane.start()
-        yield {"outputs": outputs, "clients": plane.clients, "lanes": lanes}
-    finally:
-        if plane is not None:
-            plane.stop()
-        emu.reset()
-        emu.stop()
-        os.environ.clear()
-        os.environ.update(saved)
+        found["lanes"] = [measure.add_calibration_lane(local.client, outputs, f"cal{b}", b, BACKLOG)
+                          for b in CALIBRATE]
+
+    local = LocalStage("local", aws_latency_ms=0.0, prepare=keep_only_the_log_indexer,
+                       plane_options={"poll_interval": 0.2, "stream_poll_interval": STREAM_POLL_S,
+                                      "metrics_interval": 0.5})
+    with local:
+        try:
+            yield {"outputs": local.outputs, "clients": local.plane.clients, "lanes": found["lanes"]}
+        finally:
+            local.plane.stop()
+            local.emulator.reset()
 
 
 def _cycles(lanes: list[dict[str, str]], start: float, end: float, need: int = 2) -> list[tuple[float, float]] | None:

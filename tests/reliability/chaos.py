@@ -57,6 +57,7 @@ class Figures:
     lost: int
     duplicates: int
     deliveries: int
+    lost_ids: list[str] = field(default_factory=list)
 
     def row(self, phase: str) -> str:
         return (f"| {phase} | {self.accepted} | {self.completed} | {self.in_dlq} | {self.lost} | "
@@ -150,7 +151,44 @@ class Ledger:
         dlq = (self.dead_lettered(stage) - done) if with_dlq else set()
         deliveries = self.deliveries
         accepted = len(self.sends) + len(self.runs)
+        lost_ids = sorted((self.sends.keys() | self.runs.keys()) - done - dlq)
         return Figures(accepted=accepted, completed=len(done), in_dlq=len(dlq),
                        lost=accepted - len(done) - len(dlq),
                        duplicates=sum(n - 1 for n in deliveries.values() if n > 1),
-                       deliveries=sum(deliveries.values()))
+                       deliveries=sum(deliveries.values()), lost_ids=lost_ids if with_dlq else [])
+
+    # ---- diagnosing ------------------------------------------------------------------------------
+    def diagnose(self, stage: LocalStage, item_ids: list[str], trace_path: str, limit: int = 25) -> list[str]:
+        """One line per lost item: what it is, whether it was stored, and the last things that happened to
+        it in the data plane (``RELAY_TRACE``): so a red run is diagnosed from its output alone."""
+        from functions.automations.steps import derived_id
+        from relay.local.dataplane import trace
+
+        s3, bucket = stage.client("s3"), stage.outputs["request_bucket"]
+
+        def stored(prefix: str, ident: str) -> bool:
+            try:
+                s3.head_object(Bucket=bucket, Key=f"{prefix}/{ident}.json")
+                return True
+            except Exception:  # noqa: BLE001 - a 404 is the answer
+                return False
+
+        lines = []
+        for ident in item_ids[:limit]:
+            if ident in self.sends:
+                ids = [ident]
+                desc = f"send {ident}: stored={stored('send', ident)}"
+            else:
+                run = stage.get(f"/automations/runs/{ident}").json()
+                steps = [(s.get("index", n), s.get("status")) for n, s in enumerate(run.get("steps", []))]
+                ids = [ident] + [derived_id("req", ident, i, "send") for i in (0, 2)]
+                desc = (f"run {ident}: stored={stored('automations', ident)} status={run.get('status')} "
+                        f"steps={steps} step sends stored={[stored('send', r) for r in ids[1:]]}")
+            seen = trace.read(trace_path, ids)
+            events = sorted((e for i in ids for e in seen[i]), key=lambda e: e["t"])
+            last = "; ".join(f"{e['what']}({e['fn']}{', ' + str(e.get('error')) if e.get('error') else ''})"
+                             f"[{','.join(k for k in e['keys'] if k.split('#')[0] in ids)}]" for e in events[-6:])
+            lines.append(f"LOST {desc}; last seen: {last or 'never reached the data plane'}")
+        if len(item_ids) > limit:
+            lines.append(f"... and {len(item_ids) - limit} more")
+        return lines

@@ -15,11 +15,14 @@ from tests.e2e.harness import LocalStage, start_stage
 __all__ = ["launch", "outbox_deliveries", "queue_count"]
 
 
-def launch(state_dir: Path, overrides: dict[str, str], fresh: bool, chaos: str = "",
+def launch(state_dir: Path, overrides: dict[str, str], fresh: bool, chaos: str = "", trace: str = "",
            timeout: float = 240) -> LocalStage:
-    """``relay up`` on free loopback ports; ``fresh=False`` restores the state dir; ``chaos`` → RELAY_CHAOS."""
-    return start_stage(overrides, state_dir, timeout=timeout, fresh=fresh,
-                       env_extra={"RELAY_CHAOS": chaos} if chaos else None)
+    """``relay up`` on free loopback ports; ``fresh=False`` restores the state dir; ``chaos`` → RELAY_CHAOS;
+    ``trace`` → RELAY_TRACE (the data plane's journal of every unit of work, for diagnosing a loss)."""
+    env = {"RELAY_CHAOS": chaos} if chaos else {}
+    if trace:
+        env["RELAY_TRACE"] = trace
+    return start_stage(overrides, state_dir, timeout=timeout, fresh=fresh, env_extra=env or None)
 
 
 def outbox_deliveries(stage: LocalStage) -> Counter:

@@ -106,7 +106,7 @@ class DataPlane:
     metrics_interval
         Seconds between ``PutMetricData`` flushes.
     stop_timeout
-        Bound on :meth:`stop`'s drain of in-flight invocations.
+        Bound on :meth:`stop` (it carries the backlog over instead of draining it).
     clock
         Wall clock (epoch seconds) for event and record ages, IteratorAge and destination timestamps.
     aws_latency_ms
@@ -119,7 +119,7 @@ class DataPlane:
     def __init__(self, endpoint_url: str, region: str = "us-east-1", poll_interval: float = 1.0,
                  stream_poll_interval: float = 0.25, async_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
                  sqs_pollers: int = DEFAULT_POLLERS, metrics_interval: float = 2.0,
-                 stop_timeout: float = 10.0, clock: Callable[[], float] = time.time,
+                 stop_timeout: float = 4.0, clock: Callable[[], float] = time.time,
                  aws_latency_ms: float = 0.0, carry_over: str | Path | None = None) -> None:
         set_aws_latency(aws_latency_ms)
         self._carry_over = CarryOver(Path(carry_over)) if carry_over else None
@@ -161,27 +161,40 @@ class DataPlane:
         return self
 
     def stop(self, timeout: float | None = None) -> None:
-        """Stop polling, finish in-flight invocations within ``timeout`` seconds, join every thread."""
+        """Stop within about ``timeout`` seconds whatever the backlog, carrying over what is not done.
+
+        1. Stop polling and taking queued async events (no drain: the backlog is carried over, as AWS
+           keeps the async queue and the stream for a restarted consumer).
+        2. Give running invocations a grace period (a quarter of the bound) to finish on their own.
+        3. Kill the sandboxes of those still running (:mod:`.sandbox`): from here on no handler changes
+           anything in the emulator, so what it holds is a consistent cut for the emulator's snapshot.
+        4. Save the carry-over: queued, running and late async events, stream records past each
+           checkpoint, and carried-over stream records not yet replayed.
+        """
+        if not self._started:
+            return  # never started, or stopped already
         timeout = self.stop_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         self._stop.set()
         if self._watcher is not None:
-            self._watcher.join(timeout)
+            self._watcher.join(max(0.1, timeout / 4))
         with self._lock:
             runners = list(self._runners.values())
             self._runners.clear()
         for r in runners:
             r.signal_stop()
-        # mappings first: a job batch finishing now may still store send/ or automations/ objects whose
-        # S3 events must reach the async queue before it is collected for the carry-over
+        self.async_invoker.halt()
+        if self._carry_over:
+            self._carry_over.halt()
+        self.invoker.wait_idle(timeout / 4)
+        killed = self.invoker.kill_all("the local stage is stopping", timeout=max(0.1, timeout / 4))
+        if killed:
+            log.info("data plane: killed %d running invocations; their work is redone after a restart", killed)
         for r in runners:
-            r.join(max(0.1, deadline - time.monotonic()))
-        left_async = self.async_invoker.stop_and_collect(max(0.0, deadline - time.monotonic()))
+            r.join(max(0.05, (deadline - time.monotonic()) / 2))
+        left_async = self.async_invoker.collect(max(0.05, (deadline - time.monotonic()) / 2))
         if self._carry_over:
             self._carry_over.save(left_async, [r for r in runners if isinstance(r, StreamMappingRunner)])
-        if not self.invoker.wait_idle(max(0.0, deadline - time.monotonic())):
-            log.warning("data plane stopped with %d invocations still running (timed-out threads cannot be "
-                        "killed)", self.invoker.in_flight())
         self._publisher.stop()
         self._env.release()
         self._started = False

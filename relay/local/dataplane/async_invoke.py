@@ -19,6 +19,7 @@ from relay.local.dataplane.destinations import DestinationSender
 from relay.local.dataplane.invoker import Invoker
 from relay.local.dataplane.records import async_failure_record
 from relay.local.dataplane.registry import AsyncConfig, FunctionSpec
+from relay.local.dataplane.trace import note
 
 __all__ = ["AsyncInvoker", "DEFAULT_RETRY_DELAYS"]
 
@@ -89,8 +90,10 @@ class AsyncInvoker:
                     log.error("async event %s for %s arrived after the data plane stopped: not run",
                               item.request_id, spec.name)
                 self._late.append(item)
+                note("async.late", spec.arn, event, collected=self._collected)
                 return item.request_id
         self._queue_for(spec).queue.put(item)
+        note("async.queued", spec.arn, event)
         return item.request_id
 
     def pending(self) -> int:
@@ -115,7 +118,7 @@ class AsyncInvoker:
             item = fq.queue.get(timeout=0.2)
             if self._stopping.is_set():
                 if item is not None:
-                    fq.queue.put(item)  # not run: stop_and_collect() hands it to the next start
+                    fq.queue.put(item)  # not run: collect() hands it to the next start
                 return
             if item is None:
                 continue
@@ -142,6 +145,14 @@ class AsyncInvoker:
             return
         item.attempts += 1
         result = self._invoker.invoke(spec, item.payload)
+        note("async.invoked", spec.arn, item.payload, attempt=item.attempts, error=result.error_type)
+        if result.error_type == "Local.Stopping":
+            # killed or refused because the stage is stopping: not an attempt; the event is carried over
+            item.attempts -= 1
+            with self._lock:
+                if not self._collected:
+                    fq.queue.put(item)
+            return
         if result.ok:
             if conf.on_success:
                 self._send(conf.on_success, {**async_failure_record(
@@ -154,10 +165,12 @@ class AsyncInvoker:
         if retries_done < conf.maximum_retry_attempts:
             delay = self._retry_delays[min(retries_done, len(self._retry_delays) - 1)]
             fq.queue.put(item, delay)
+            note("async.retry", spec.arn, item.payload, attempt=item.attempts)
             return
         self._fail(spec, conf, item, result.error_payload, "RetriesExhausted")
 
     def _fail(self, spec: FunctionSpec, conf: AsyncConfig, item: _Event, error: dict | None, condition: str) -> None:
+        note("async.dead-lettered", spec.arn, item.payload, condition=condition, destination=conf.on_failure)
         if not conf.on_failure:
             log.warning("async event %s for %s discarded (%s, no on-failure destination)",
                         item.request_id, spec.name, condition)
@@ -178,35 +191,48 @@ class AsyncInvoker:
         item = _Event(spec.arn, saved["payload"], saved["request_id"], float(saved["received_at"]),
                       int(saved.get("attempts", 0)))
         self._queue_for(spec).queue.put(item)
+        note("async.replayed", spec.arn, item.payload)
 
     def stop(self, timeout: float = 10.0) -> int:
-        """Stop accepting, finish queued and running events within ``timeout``; return how many were left."""
-        return len(self.stop_and_collect(timeout))
+        """Stop (see :meth:`halt` and :meth:`collect`); return how many events were left unrun."""
+        self.halt()
+        self._invoker.wait_idle(timeout)
+        return len(self.collect(timeout))
 
-    def stop_and_collect(self, timeout: float = 10.0) -> list[dict]:
-        """:meth:`stop`, returning the events not finished (queued, or running at the bound) for a restart.
+    def halt(self) -> None:
+        """Stop taking queued events (no drain) and accept new ones only for the carry-over.
 
-        In AWS the async event queue is durable; the local stage carries it across a restart this way.
-        An event that was running may run again: the S3-triggered handlers are idempotent.
+        A stop must not wait for the backlog: in AWS the async event queue is durable, and the local
+        stage carries it across a restart instead (:meth:`collect`).
         """
         with self._lock:
             self._accepting = False
-        deadline = time.monotonic() + timeout
-        while self.pending() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self._stopping.set()
-        with self._lock:
-            threads = [t for q in self._queues.values() for t in q.threads]
+            self._stopping.set()
             for q in self._queues.values():
                 q.queue.close()
-        for t in threads:
-            t.join(max(0.1, deadline - time.monotonic()))
+
+    def collect(self, timeout: float = 2.0) -> list[dict]:
+        """After :meth:`halt` (and the invoker's kill): every event not finished, for the carry-over.
+
+        Queued events, events whose attempt was running (killed or still running at the bound: they run
+        again after the restart — at least once, as in AWS; the S3-triggered handlers are idempotent),
+        and events submitted while stopping.
+        """
+        deadline = time.monotonic() + timeout
         with self._lock:
-            left = [e for q in self._queues.values() for e in (*q.queue.drain(), *q.running.values())]
-            left += self._late
+            threads = [t for q in self._queues.values() for t in q.threads]
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            found = [e for q in self._queues.values() for e in (*q.queue.drain(), *q.running.values())]
+            found += self._late
             self._late = []
             self._collected = True
+        # an attempt refused while stopping puts its event back before leaving `running`: keep it once
+        left = list({e.request_id: e for e in found}.values())
         if left:
             log.warning("data plane stopped with %d asynchronous events not run", len(left))
+        for e in left:
+            note("async.carried", e.function_arn, e.payload, attempts=e.attempts)
         return [{"function_arn": e.function_arn, "payload": e.payload, "request_id": e.request_id,
                  "received_at": e.received_at, "attempts": e.attempts} for e in left]

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from relay.local.dataplane.records import stream_failure_record
+from relay.local.dataplane.trace import note
 
 if TYPE_CHECKING:  # pragma: no cover
     from relay.local.dataplane import DataPlane
@@ -48,10 +49,19 @@ class CarryOver:
         self.path = path
         self.replayed = threading.Event()
         self.stats = {"async": 0, "stream_records": 0, "stream_failed": 0}
+        self._halted = threading.Event()
+        self._lock = threading.Lock()
+        # carried-over stream records not replayed yet: a stop during the replay saves them again
+        self._unreplayed: list[dict] = []
+
+    def halt(self) -> None:
+        """Stop replaying stream records after the batch in progress (the rest is saved again)."""
+        self._halted.set()
 
     def save(self, async_events: list[dict], stream_runners: Iterable["StreamMappingRunner"],
              _name_of: Callable[[str], str] | None = None) -> None:
-        streams = []
+        with self._lock:
+            streams = [dict(e) for e in self._unreplayed if e["records"]]
         for runner in stream_runners:
             records = runner.tail()
             if records:
@@ -74,19 +84,28 @@ class CarryOver:
             self.replayed.set()
             return
         doc = json.loads(self.path.read_text())
+        faults = plane.invoker.faults
         for event in doc.get("async", []):
+            if faults is not None and faults.drop_carried():
+                note("async.dropped-by-injected-fault", event.get("function_arn", ""), event.get("payload"))
+                continue
             try:
                 plane.async_invoker.resubmit(event)
                 self.stats["async"] += 1
             except KeyError:
                 log.warning("carried-over async event %s dropped: function %s is gone",
                             event.get("request_id"), event.get("function_arn"))
-        streams = doc.get("streams", [])
-        self.path.unlink()  # the async events are queued again; the stream records are held below
+        with self._lock:
+            self._unreplayed = [dict(e) for e in doc.get("streams", [])]
+        # the async events are queued again; the stream records are held in memory until replayed
+        # (a stop before then saves them again)
+        self.path.unlink()
 
         def run() -> None:
             try:
-                for entry in streams:
+                for entry in list(self._unreplayed):
+                    if self._halted.is_set():
+                        break
                     self._replay_stream(plane, entry)
             finally:
                 self.replayed.set()
@@ -100,6 +119,8 @@ class CarryOver:
         if mapping is None:
             log.warning("carried-over stream records of %s dropped: no mapping from %s any more",
                         entry["function"], entry["table"])
+            with self._lock:
+                entry["records"] = []
             return
         spec = plane._lookup(mapping.function_arn)  # noqa: SLF001 - the facade's own resolver
         records: list[dict[str, Any]] = entry["records"]
@@ -107,11 +128,15 @@ class CarryOver:
         for i in range(0, len(records), max(1, mapping.batch_size)):
             batch = records[i:i + mapping.batch_size]
             for attempt in range(1, retries + 2):
+                if self._halted.is_set():
+                    return  # this batch and the rest stay in `_unreplayed`, saved by the stop
                 result = plane.invoker.invoke(spec, {"Records": batch})
                 failures = result.payload.get("batchItemFailures") if isinstance(result.payload, dict) else None
                 if result.ok and not failures:
                     self.stats["stream_records"] += len(batch)
                     break
+                if result.error_type == "Local.Stopping":
+                    return
                 time.sleep(0.2 * attempt)
             else:
                 self.stats["stream_failed"] += len(batch)
@@ -120,3 +145,5 @@ class CarryOver:
                         request_id=str(uuid.uuid4()), function_arn=spec.arn, records=batch,
                         shard_id="carried-over", stream_arn=mapping.source_arn, attempts=retries + 1,
                         now=time.time(), condition="RetryAttemptsExhausted", error=result.error_payload))
+            with self._lock:
+                entry["records"] = records[i + len(batch):]

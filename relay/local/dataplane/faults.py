@@ -21,6 +21,9 @@ The spec comes from the environment variable ``RELAY_CHAOS`` (read once, when th
     Seed of the random draws (reproducible runs).
 ``functions``
     ``+``-separated function name suffixes the faults apply to (default ``job-worker``).
+``drop_carried``
+    Test-only loss: discard this many async events carried over a restart instead of replaying them
+    (proves that a chaos run notices a loss and names the lost item; never in a real run).
 ``report``
     A file the injected counts are written to (JSON, replaced after each injection), so a test driving
     ``relay up`` as a subprocess can prove the faults really happened.
@@ -55,6 +58,7 @@ class ChaosSpec:
     step_error: float = 0.0
     die_mid_batch: float = 0.0
     poison: float = 0.0
+    drop_carried: int = 0
     seed: int = 0
     functions: tuple[str, ...] = ("job-worker",)
     report: str = ""
@@ -84,14 +88,14 @@ def parse_chaos(text: str) -> ChaosSpec:
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"{CHAOS_ENV}: {key}={raw}: a probability must be within [0, 1]")
             values[key] = p
-        elif key == "seed":
+        elif key in ("seed", "drop_carried"):
             values[key] = int(raw)
         elif key == "report":
             values[key] = raw.strip()
         elif key == "functions":
             values[key] = tuple(s for s in raw.split("+") if s)
         else:
-            raise ValueError(f"{CHAOS_ENV}: unknown key {key!r} (step_error, die_mid_batch, poison, seed, functions, report)")
+            raise ValueError(f"{CHAOS_ENV}: unknown key {key!r} (step_error, die_mid_batch, poison, drop_carried, seed, functions, report)")
     return ChaosSpec(**values)
 
 
@@ -134,6 +138,14 @@ class Faults:
             return False
         digest = hashlib.sha256(f"{self.spec.seed}|{key}".encode()).digest()
         return int.from_bytes(digest[:8], "big") / 2 ** 64 < self.spec.poison
+
+    def drop_carried(self) -> bool:
+        """True while the injected loss of carried-over events still has some to drop (counted)."""
+        with self._lock:
+            if self.injected["drop_carried"] >= self.spec.drop_carried:
+                return False
+        self._count("drop_carried")
+        return True
 
     def _count(self, what: str, n: int = 1) -> None:
         with self._lock:

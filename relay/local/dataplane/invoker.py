@@ -2,9 +2,11 @@
 
 Each invocation runs in its own worker thread so the function timeout can be enforced: when the
 timeout passes, the invocation is reported as an error (``Task timed out after N.NN seconds``) exactly
-as Lambda reports it. Unlike Lambda, Python cannot kill a thread, so a timed-out handler keeps running
-in the background until it returns; its result is discarded and its concurrency slot is released at
-the timeout, as Lambda frees the execution environment it kills.
+as Lambda reports it. Unlike Lambda, Python cannot kill a thread, so a timed-out handler's thread runs
+on until it returns — but its sandbox is killed (:mod:`.sandbox`): its next AWS call raises, so it can
+change nothing any more, as in AWS. Its result is discarded and its concurrency slot is released at
+the timeout, as Lambda frees the execution environment it kills. :meth:`Invoker.kill_all` does the
+same to every running invocation when the local stage stops.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from typing import Any, Callable, Iterable, Mapping
 from relay.local.dataplane.faults import Faults, faults_from_environment
 from relay.local.dataplane.metrics import MetricsRecorder
 from relay.local.dataplane.registry import FunctionSpec
+from relay.local.dataplane.sandbox import Sandbox, SandboxKilled, run_in
+from relay.local.dataplane.sandbox import install as install_sandbox_hooks
 
 __all__ = ["LambdaContext", "InvokeResult", "Invoker", "EnvironmentBinder", "EnvironmentConflictError",
            "HandlerImportError", "load_handler", "import_scoped_environment", "REPO_ROOT", "PER_FUNCTION_VARIABLES"]
@@ -200,6 +204,9 @@ class Invoker:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._in_flight = 0
+        self._sandboxes: set[Sandbox] = set()  # of every handler thread still alive (timed-out ones too)
+        self._closed = ""  # why new invocations are refused (the stage is stopping), or "" when open
+        install_sandbox_hooks()
 
     # ---- configuration ------------------------------------------------------------------------
     def configure(self, functions: Iterable[FunctionSpec]) -> None:
@@ -225,6 +232,11 @@ class Invoker:
     def invoke(self, spec: FunctionSpec, event: Any) -> InvokeResult:
         """Invoke ``spec``'s handler with ``event``; never raises for a function error or timeout."""
         with self._lock:
+            if self._closed:
+                # the stage is stopping: nothing runs; the trigger keeps the event (SQS redelivers it,
+                # the async queue and the stream carry it over)
+                return InvokeResult(request_id=str(uuid.uuid4()), error_type="Local.Stopping",
+                                    error_message=f"not invoked: {self._closed}")
             slots = self._slots.setdefault(spec.arn, _Slots(spec.reserved_concurrency))
         concurrent = slots.acquire()
         with self._lock:
@@ -245,6 +257,22 @@ class Invoker:
             with self._lock:
                 self._in_flight -= 1
                 self._idle.notify_all()
+
+    def kill_all(self, reason: str, timeout: float = 2.0) -> int:
+        """Refuse new invocations and kill every running one; wait (bounded) for their calls in flight.
+
+        Returns how many sandboxes were killed. Afterwards no handler of this invoker changes anything
+        in the emulator, so what is there is a consistent cut to snapshot and carry over.
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._closed = reason
+            sandboxes = list(self._sandboxes)
+        for sb in sandboxes:
+            sb.kill(reason)
+        for sb in sandboxes:
+            sb.wait_calls_done(max(0.0, deadline - time.monotonic()))
+        return len(sandboxes)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no invocation runs (True) or ``timeout`` passes (False)."""
@@ -288,23 +316,36 @@ class Invoker:
             deadline_monotonic=deadline,
         )
         box: dict[str, Any] = {}
+        sandbox = Sandbox(f"{spec.name} {request_id}")
+        with self._lock:
+            self._sandboxes.add(sandbox)
+            if self._closed:  # closed while this invocation waited for a concurrency slot
+                sandbox.kill(self._closed)
+
+        def call() -> Any:
+            fn = self._handler(spec)
+            if self.faults is not None:
+                fn = self.faults.wrap(spec.name, fn)
+            return fn(event, context)
 
         def run() -> None:
             try:
-                fn = self._handler(spec)
-                if self.faults is not None:
-                    fn = self.faults.wrap(spec.name, fn)
-                box["payload"] = fn(event, context)
+                box["payload"] = run_in(sandbox, call)
             except BaseException as exc:  # noqa: BLE001 - every handler failure is a function error
                 box["error"] = exc
                 box["trace"] = traceback.format_exception(exc)
+            finally:
+                with self._lock:
+                    self._sandboxes.discard(sandbox)
 
         worker = threading.Thread(target=run, name=f"invoke-{spec.name}", daemon=True)
         worker.start()
         worker.join(max(0.0, deadline - time.monotonic()))
         result.duration_ms = (time.monotonic() - start) * 1000
         if worker.is_alive():
-            # the thread keeps running (it cannot be killed); the invocation is over for Lambda
+            # the thread keeps running (it cannot be killed), but Lambda has killed its sandbox: its next
+            # AWS call raises, so a timed-out invocation changes nothing after its timeout
+            sandbox.kill("timed out")
             result.timed_out = True
             result.error_type = "Sandbox.Timedout"
             result.error_message = (f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} "
@@ -313,7 +354,8 @@ class Invoker:
         if "error" in box:
             exc = box["error"]
             # Lambda's name for a handler that cannot be loaded
-            result.error_type = "Runtime.ImportModuleError" if isinstance(exc, HandlerImportError) else type(exc).__name__
+            result.error_type = ("Runtime.ImportModuleError" if isinstance(exc, HandlerImportError)
+                                 else "Local.Stopping" if isinstance(exc, SandboxKilled) else type(exc).__name__)
             result.error_message = str(exc)
             result.stack_trace = box.get("trace", [])
             return result

@@ -15,6 +15,7 @@ from typing import Any, Callable
 from relay.local.dataplane.invoker import Invoker
 from relay.local.dataplane.records import sqs_event_record
 from relay.local.dataplane.registry import FunctionSpec, MappingSpec
+from relay.local.dataplane.trace import keys_of, note
 
 __all__ = ["SqsMappingRunner", "failed_message_ids", "DEFAULT_POLLERS"]
 
@@ -150,9 +151,12 @@ class SqsMappingRunner:
     def _process(self, m: MappingSpec, messages: list[dict]) -> None:
         spec = self._lookup(m.function_arn)
         event = {"Records": [sqs_event_record(msg, m.source_arn, self._region) for msg in messages]}
+        note("sqs.received", spec.arn, event,
+             receives=[r["attributes"].get("ApproximateReceiveCount") for r in event["Records"]])
         result = self._invoker.invoke(spec, event)
         if not result.ok:
             # a function error returns the whole batch to the queue (nothing deleted)
+            note("sqs.failed", spec.arn, event, error=result.error_type)
             return
         done = messages
         if m.report_batch_item_failures:
@@ -162,7 +166,12 @@ class SqsMappingRunner:
                             m.uuid, spec.name)
                 return
             done = [msg for msg in messages if msg["MessageId"] not in failed]
+            if failed:
+                note("sqs.failed", spec.arn, keys=keys_of({"Records": [
+                    r for r in event["Records"] if r["messageId"] in failed]}), error="batchItemFailures")
         self._delete(done)
+        note("sqs.done", spec.arn, keys=keys_of({"Records": [
+            r for r in event["Records"] if r["messageId"] in {msg["MessageId"] for msg in done}]}))
 
     def _delete(self, messages: list[dict]) -> None:
         for i in range(0, len(messages), 10):
