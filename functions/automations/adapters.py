@@ -14,12 +14,13 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from functions.automations.ports import (
-    FetchedResponse, HttpFetcher, JobQueue, RequestStore, RunRecord, RunStore, StepRecord,
+    FetchedResponse, HttpFetcher, JobQueue, RequestHandoff, RunRecord, RunStore, StepRecord,
 )
 from functions.shared import aws
 from functions.shared.dynamo_values import to_plain
+from functions.shared.statuses import RunStatus, StepStatus
 
-__all__ = ["DynamoRunStore", "SqsJobQueue", "S3RequestStore", "GuardedHttpFetcher", "to_plain"]
+__all__ = ["DynamoRunStore", "SqsJobQueue", "S3RequestHandoff", "GuardedHttpFetcher", "to_plain"]
 
 _RUN_FIELDS = {
     "status": "status", "steps": "steps", "data": "data", "profile": "profile", "recipient": "recipient",
@@ -118,17 +119,18 @@ class DynamoRunStore(RunStore):
         for attr in _OFFLOADED:
             kwargs[attr] = resolve(kwargs[attr]) if kwargs[attr] is not None else ([] if attr == "steps" else {})
         kwargs["start_enqueued"] = bool(kwargs["start_enqueued"])
+        kwargs["status"] = RunStatus(kwargs["status"])
         return RunRecord(run_id=run_id, **kwargs)
 
     def mark_start_enqueued(self, run_id: str) -> None:
         self._ddb.update_item(TableName=self.table, Key=_Codec.dump({"pk": f"RUN#{run_id}", "sk": "RUN"}),
                               UpdateExpression="SET startEnqueued = :t", ExpressionAttributeValues={":t": {"BOOL": True}})
 
-    def set_run_status(self, run_id: str, status: str, *, only_from: Iterable[str], now: str,
+    def set_run_status(self, run_id: str, status: RunStatus, *, only_from: Iterable[RunStatus], now: str,
                        error: str | None = None) -> bool:
         allowed = list(only_from)
-        values = {f":f{i}": {"S": s} for i, s in enumerate(allowed)}
-        values.update({":s": {"S": status}, ":now": {"S": now}})
+        values = {f":f{i}": {"S": str(s)} for i, s in enumerate(allowed)}
+        values.update({":s": {"S": str(status)}, ":now": {"S": now}})
         update = "SET #s = :s, updatedAt = :now"
         if error is not None:
             update += ", #e = :e"
@@ -181,7 +183,7 @@ class DynamoRunStore(RunStore):
     @staticmethod
     def _step(index: int, item: Mapping[str, Any]) -> StepRecord:
         doc = _Codec.load(item)
-        return StepRecord(index=index, status=doc.get("status", ""), attempts=int(doc.get("attempts", 0)),
+        return StepRecord(index=index, status=StepStatus(doc.get("status", StepStatus.RUNNING)), attempts=int(doc.get("attempts", 0)),
                           result=doc.get("result"), error=doc.get("error"), started_at=doc.get("startedAt"),
                           ended_at=doc.get("endedAt"), next_enqueued=bool(doc.get("nextEnqueued")))
 
@@ -197,9 +199,9 @@ class DynamoRunStore(RunStore):
                                  "runId = :run ADD attempts :one",
                 ConditionExpression="attribute_not_exists(#s) OR #s <> :completed",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":running": {"S": "RUNNING"}, ":now": {"S": now},
+                ExpressionAttributeValues={":running": {"S": StepStatus.RUNNING}, ":now": {"S": now},
                                            ":one": {"N": "1" if count_attempt else "0"},
-                                           ":completed": {"S": "COMPLETED"}, ":i": {"N": str(index)},
+                                           ":completed": {"S": StepStatus.COMPLETED}, ":i": {"N": str(index)},
                                            ":run": {"S": run_id}},
                 ReturnValues="ALL_NEW")
         except Exception as exc:
@@ -217,7 +219,7 @@ class DynamoRunStore(RunStore):
             "UpdateExpression": "SET #s = :completed, #r = :result, endedAt = :now REMOVE #e",
             "ConditionExpression": "attribute_not_exists(#s) OR #s <> :completed",
             "ExpressionAttributeNames": {"#s": "status", "#r": "result", "#e": "error"},
-            "ExpressionAttributeValues": {":completed": {"S": "COMPLETED"}, ":now": {"S": now},
+            "ExpressionAttributeValues": {":completed": {"S": StepStatus.COMPLETED}, ":now": {"S": now},
                                           ":result": _Codec.value(dict(result))},
         }
         try:
@@ -252,8 +254,8 @@ class DynamoRunStore(RunStore):
                 UpdateExpression="SET #s = :failed, #e = :e, failedAt = :now",
                 ConditionExpression="attribute_not_exists(#s) OR #s <> :completed",
                 ExpressionAttributeNames={"#s": "status", "#e": "error"},
-                ExpressionAttributeValues={":failed": {"S": "FAILED"}, ":e": {"S": error}, ":now": {"S": now},
-                                           ":completed": {"S": "COMPLETED"}})
+                ExpressionAttributeValues={":failed": {"S": StepStatus.FAILED}, ":e": {"S": error},
+                                           ":now": {"S": now}, ":completed": {"S": StepStatus.COMPLETED}})
         except Exception as exc:
             if not _conditional_failed(exc):
                 raise
@@ -295,8 +297,8 @@ class SqsJobQueue(JobQueue):
         return self._max_receive  # type: ignore[return-value]
 
 
-class S3RequestStore(RequestStore):
-    """The request store bucket, through the same functions the API uses."""
+class S3RequestHandoff(RequestHandoff):
+    """Hands a step's send or invoke to the request store bucket, through the functions the API uses."""
 
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
@@ -310,11 +312,6 @@ class S3RequestStore(RequestStore):
         from functions.shared.request_store import put_automation_request
 
         put_automation_request(self.bucket, run_id, dict(invoke))
-
-    def get_automation_request(self, key: str) -> dict[str, Any]:
-        from functions.shared.request_store import get_json
-
-        return get_json(self.bucket, key)
 
 
 class GuardedHttpFetcher(HttpFetcher):

@@ -1,11 +1,14 @@
-"""Wire the automation ports to their boto3 adapters from the function's settings (once per container)."""
+"""Wire the automation ports to their boto3 adapters from the function's settings (once per container).
+
+The automations pipeline has two entry points, the request worker and the job worker; both wire here.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from functions.automations.adapters import DynamoRunStore, GuardedHttpFetcher, S3RequestStore, SqsJobQueue
-from functions.automations.ports import HttpFetcher, JobQueue, RequestStore, RunStore
+from functions.automations.adapters import DynamoRunStore, GuardedHttpFetcher, S3RequestHandoff, SqsJobQueue
+from functions.automations.ports import HttpFetcher, JobQueue, RequestHandoff, RunStore
 from functions.shared.settings import get_settings
 
 __all__ = ["Deps", "get_deps", "reset_deps", "validate_send_message"]
@@ -15,7 +18,7 @@ __all__ = ["Deps", "get_deps", "reset_deps", "validate_send_message"]
 class Deps:
     runs: RunStore
     queue: JobQueue
-    requests: RequestStore
+    requests: RequestHandoff
     http: HttpFetcher
 
 
@@ -28,7 +31,7 @@ def get_deps() -> Deps:
     if _deps is None:
         s = get_settings()
         _deps = Deps(runs=DynamoRunStore(s.state_table, s.request_bucket), queue=SqsJobQueue(s.job_queue_url),
-                     requests=S3RequestStore(s.request_bucket), http=GuardedHttpFetcher(s.fetch_allow))
+                     requests=S3RequestHandoff(s.request_bucket), http=GuardedHttpFetcher(s.fetch_allow))
     return _deps
 
 

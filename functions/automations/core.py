@@ -24,12 +24,14 @@ from functions.automations.delays import next_hop_seconds, parse_until
 from functions.automations.ports import JobQueue, RunRecord, RunStore
 from functions.automations.program import compile_steps
 from functions.automations.steps import StepContext, StepFailed, execute_step
+from functions.shared.errors import BadContent
+from functions.shared.statuses import RUNNABLE_RUN_STATUSES as RUNNABLE
+from functions.shared.statuses import TERMINAL_RUN_STATUSES as TERMINAL
+from functions.shared.statuses import RunStatus, StepStatus
 
-__all__ = ["token_cancels", "Job", "BadJob", "RunNotFound", "JobResult", "parse_job", "job_body", "new_run_record",
-           "start_run", "run_job", "TERMINAL", "RUNNABLE"]
-
-TERMINAL = frozenset({"COMPLETED", "CANCELED"})
-RUNNABLE = ("PENDING", "RUNNING", "FAILED")
+__all__ = ["token_cancels", "run_is_canceled", "Job", "BadJob", "RunNotFound", "JobResult", "InvalidRunRequest",
+           "parse_job", "job_body", "new_run_record", "run_for_request", "reject_run", "start_run", "run_job",
+           "TERMINAL", "RUNNABLE"]
 
 
 def token_cancels(canceled_at: str | None, created_at: str | None) -> bool:
@@ -40,8 +42,24 @@ def token_cancels(canceled_at: str | None, created_at: str | None) -> bool:
     return canceled_at is not None and (created_at is None or canceled_at >= created_at)
 
 
+def run_is_canceled(status: str | None, canceled_at: str | None, created_at: str | None) -> bool:
+    """A run is canceled when its status says so or its token's latest cancel applies to it.
+
+    The one rule the send worker (before delivering), the job worker and the console's redrive share.
+    """
+    return status == RunStatus.CANCELED or token_cancels(canceled_at, created_at)
+
+
 class BadJob(ValueError):
     """A job body that cannot be parsed or names a step the run does not have (never dropped)."""
+
+
+class InvalidRunRequest(BadContent):
+    """A stored invoke that can never start: the run is recorded FAILED with this reason (see :func:`reject_run`)."""
+
+    def __init__(self, reason: str, recipient: str = "") -> None:
+        super().__init__(reason)
+        self.recipient = recipient
 
 
 class RunNotFound(LookupError):
@@ -109,11 +127,48 @@ def new_run_record(doc: Mapping[str, Any], now: str) -> RunRecord:
     """A PENDING run from a stored ``automations/<runId>.json`` document (already validated)."""
     automation = doc["automation"]
     return RunRecord(
-        run_id=doc["runId"], status="PENDING", steps=compile_steps(automation["steps"]),
+        run_id=doc["runId"], status=RunStatus.PENDING, steps=compile_steps(automation["steps"]),
         data=dict(doc.get("data") or {}), profile=dict(doc.get("profile") or {}),
         recipient=doc.get("recipient", ""), template=doc.get("template"),
         cancelation_token=automation.get("cancelation_token"), created_at=now, updated_at=now,
     )
+
+
+def run_for_request(run_id: str, doc: Mapping[str, Any], now: str) -> RunRecord:
+    """The PENDING run a stored ``automations/<runId>.json`` describes, validated as ``POST`` validated it.
+
+    The API validated the body before storing it; this check is for what reached the bucket another
+    way (an older schema, a hand-written object), which must fail visibly rather than run half-way.
+
+    Raises
+    ------
+    InvalidRunRequest
+        The document's ``runId`` is not the key's, or it is not a valid invoke (every bad field named).
+    """
+    from pydantic import ValidationError  # pydantic loads in the request worker only, never in the job worker
+
+    from functions.automations.schema import InvokeRequest
+
+    recipient = str(doc.get("recipient", ""))
+    if doc.get("runId") != run_id:
+        raise InvalidRunRequest(f"stored runId {doc.get('runId')!r} does not match the key's {run_id!r}", recipient)
+    try:
+        InvokeRequest.model_validate({k: v for k, v in doc.items() if k not in ("runId", "receivedAt")})
+    except ValidationError as exc:
+        reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidRunRequest(reason[:2000], recipient) from None
+    return new_run_record(doc, now)
+
+
+def reject_run(run_id: str, reason: str, now: str, runs: RunStore, recipient: str = "") -> str:
+    """Record a run whose stored request can never start: FAILED with ``reason``, nothing enqueued.
+
+    Retrying cannot fix content, so the reason goes where a user looks (``GET /automations/runs/{id}``)
+    instead of into a retry loop. Returns the outcome ``invalid``.
+    """
+    runs.create_run(RunRecord(run_id=run_id, status=RunStatus.FAILED, steps=[], created_at=now, updated_at=now,
+                              recipient=recipient, start_enqueued=True, error=reason))
+    return "invalid"
 
 
 def start_run(run: RunRecord, runs: RunStore, queue: JobQueue) -> str:
@@ -156,25 +211,25 @@ def run_job(job: Job, runs: RunStore, queue: JobQueue, ctx: StepContext, *, rece
     if run.cancelation_token:
         canceled_at = runs.token_canceled_at(run.cancelation_token)
         if token_cancels(canceled_at, run.created_at):
-            runs.set_run_status(run.run_id, "CANCELED", only_from=RUNNABLE, now=now)
+            runs.set_run_status(run.run_id, RunStatus.CANCELED, only_from=RUNNABLE, now=now)
             return JobResult("canceled", detail=f"token {run.cancelation_token} canceled at {canceled_at}")
     if not 0 <= job.step < len(run.steps):
         raise BadJob(f"run {job.run_id} has no step {job.step} (it has {len(run.steps)})")
     instr = run.steps[job.step]
 
     existing = runs.get_step(run.run_id, job.step)
-    if existing is not None and existing.status == "COMPLETED":
+    if existing is not None and existing.status == StepStatus.COMPLETED:
         if existing.next_enqueued:
             return JobResult("skipped-done", detail="step already completed")
         nxt = (existing.result or {}).get("next", instr["next"]) if instr["action"] == "if" else instr["next"]
         _advance(run, job.step, nxt, runs, queue, now)
         return JobResult("reenqueued", next_step=nxt)
 
-    if run.status != "RUNNING":
-        runs.set_run_status(run.run_id, "RUNNING", only_from=("PENDING", "FAILED"), now=now)
+    if run.status != RunStatus.RUNNING:
+        runs.set_run_status(run.run_id, RunStatus.RUNNING, only_from=(RunStatus.PENDING, RunStatus.FAILED), now=now)
     # a delay's hop is the same attempt continuing, not a new one
     step = runs.start_step(run.run_id, job.step, now, count_attempt=job.hop_until is None)
-    if step.status == "COMPLETED":  # a concurrent duplicate finished it between our read and start
+    if step.status == StepStatus.COMPLETED:  # a concurrent duplicate finished it between our read and start
         return JobResult("skipped-done", detail="completed concurrently")
     try:
         outcome = execute_step(instr, run, step, ctx, job.hop_until)
@@ -201,7 +256,7 @@ def run_job(job: Job, runs: RunStore, queue: JobQueue, ctx: StepContext, *, rece
 
 def _advance(run: RunRecord, index: int, nxt: int | None, runs: RunStore, queue: JobQueue, now: str) -> None:
     if nxt is None:
-        runs.set_run_status(run.run_id, "COMPLETED", only_from=("PENDING", "RUNNING", "FAILED"), now=now)
+        runs.set_run_status(run.run_id, RunStatus.COMPLETED, only_from=RUNNABLE, now=now)
     else:
         queue.enqueue(job_body(run.run_id, nxt))
     runs.mark_next_enqueued(run.run_id, index)
@@ -213,7 +268,8 @@ def _record_failure(run_id: str, index: int, error: str, runs: RunStore, queue: 
     limit = queue.max_receive_count()
     if limit is not None and receive_count >= limit:
         reason = error if error.startswith(f"step {index} ") else f"step {index}: {error}"
-        runs.set_run_status(run_id, "FAILED", only_from=("PENDING", "RUNNING"), now=now, error=reason[:1000])
+        runs.set_run_status(run_id, RunStatus.FAILED, only_from=(RunStatus.PENDING, RunStatus.RUNNING), now=now,
+                            error=reason[:1000])
 
 
 def utc_now() -> datetime:

@@ -9,7 +9,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-__all__ = ["RunRecord", "StepRecord", "RunStore", "JobQueue", "RequestStore", "HttpFetcher", "FetchedResponse"]
+from functions.shared.statuses import RunStatus, StepStatus
+
+__all__ = ["RunRecord", "StepRecord", "RunStore", "JobQueue", "RequestHandoff", "HttpFetcher", "FetchedResponse"]
 
 
 @dataclass
@@ -17,7 +19,7 @@ class RunRecord:
     """``RUN#<runId>/RUN``: the run's state; ``steps`` is the compiled program."""
 
     run_id: str
-    status: str
+    status: RunStatus
     steps: list[dict[str, Any]]
     data: dict[str, Any] = field(default_factory=dict)
     profile: dict[str, Any] = field(default_factory=dict)
@@ -35,7 +37,7 @@ class StepRecord:
     """``RUN#<runId>/STEP#<index:04d>``."""
 
     index: int
-    status: str
+    status: StepStatus
     attempts: int = 0
     result: dict[str, Any] | None = None
     error: str | None = None
@@ -60,7 +62,7 @@ class RunStore(ABC):
         """Record that step 0's job is on the queue."""
 
     @abstractmethod
-    def set_run_status(self, run_id: str, status: str, *, only_from: Iterable[str], now: str,
+    def set_run_status(self, run_id: str, status: RunStatus, *, only_from: Iterable[RunStatus], now: str,
                        error: str | None = None) -> bool:
         """Move the run to ``status`` if its status is one of ``only_from``; ``True`` if it moved."""
 
@@ -124,8 +126,12 @@ class JobQueue(ABC):
         """The queue's redrive ``maxReceiveCount`` (when a failing job's next stop is the DLQ)."""
 
 
-class RequestStore(ABC):
-    """The request store bucket: the same entry points the API uses."""
+class RequestHandoff(ABC):
+    """Where a step hands work to another pipeline: a send request, or a child run's invoke.
+
+    Both are objects in the request store bucket, written by the same functions the API uses, so a
+    step's send or invoke travels exactly the path of a ``POST``.
+    """
 
     @abstractmethod
     def put_send_request(self, request_id: str, message: Mapping[str, Any], source: Mapping[str, Any]) -> None:
@@ -134,10 +140,6 @@ class RequestStore(ABC):
     @abstractmethod
     def put_automation_request(self, run_id: str, invoke: Mapping[str, Any]) -> None:
         """``automations/<runId>.json`` (starts the request worker)."""
-
-    @abstractmethod
-    def get_automation_request(self, key: str) -> dict[str, Any]:
-        """Read a stored automation request."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from typing import Any, Callable, Mapping
 from functions.automations.delays import next_hop_seconds, parse_duration, parse_until
 from functions.automations.expressions import evaluate, parse_condition
 from functions.automations.merge import merge_data, merge_profile
-from functions.automations.ports import HttpFetcher, RequestStore, RunRecord, RunStore, StepRecord
+from functions.automations.ports import HttpFetcher, RequestHandoff, RunRecord, RunStore, StepRecord
+from functions.shared.statuses import RUNNABLE_RUN_STATUSES, RunStatus
 
 __all__ = ["StepContext", "StepOutcome", "StepFailed", "execute_step", "derived_id", "build_send_message"]
 
@@ -34,7 +35,7 @@ class StepContext:
     """What a step may touch."""
 
     runs: RunStore
-    requests: RequestStore
+    requests: RequestHandoff
     http: HttpFetcher
     now: datetime
     validate_message: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda m: m)
@@ -183,8 +184,7 @@ def _cancel(instr, run, step, ctx, hop_until) -> StepOutcome:
     token = instr["spec"]["cancelation_token"]
     run_ids = ctx.runs.cancel_token(token, ctx.now_iso)
     canceled = [rid for rid in run_ids
-                if ctx.runs.set_run_status(rid, "CANCELED", only_from=("PENDING", "RUNNING", "FAILED"),
-                                           now=ctx.now_iso)]
+                if ctx.runs.set_run_status(rid, RunStatus.CANCELED, only_from=RUNNABLE_RUN_STATUSES, now=ctx.now_iso)]
     return StepOutcome(result={"token": token, "canceled": canceled}, next=instr["next"])
 
 

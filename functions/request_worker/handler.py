@@ -1,70 +1,49 @@
 """Request worker: S3 ObjectCreated on ``automations/`` → create the run (once) → enqueue step 0.
 
-Invoked asynchronously by S3: an exception makes Lambda retry twice, then the event goes to the
-async DLQ. A redelivered event creates nothing twice (conditional run create, see core.start_run).
-A stored request that fails validation is recorded as a FAILED run with the reason (retrying cannot
-fix it), never silently dropped.
+Powertools' shape: a module-level processor, a record handler and a short ``lambda_handler``; the
+wiring is :mod:`functions.automations.bootstrap`, the rules (validation, the FAILED run of a request
+that can never start, create-once) :mod:`functions.automations.core`. A bad record follows the one
+policy of :mod:`functions.shared.request_events`: not ours → skipped; unreadable → raised (async
+retry, then the async DLQ); bad content → a FAILED run naming the reason, never retried.
 """
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import Logger  # the submodule: the package root pulls in far more
+
+from functions.shared.errors import BadContent
+from functions.shared.request_events import RequestEventProcessor, StoredRequest
+
+__all__ = ["lambda_handler", "record_handler", "rejected", "processor"]
 
 logger = Logger(service="request-worker")
-PREFIX = "automations/"
+processor = RequestEventProcessor("automations/", logger)
 
 
-def handle_object(bucket: str, key: str) -> dict[str, str]:
-    """Start the run stored at ``key``; returns ``{"key", "runId"?, "outcome"}``."""
+def record_handler(stored: StoredRequest) -> dict[str, str]:
+    """Start the run stored at ``stored.key``; ``outcome`` is created | resumed | duplicate."""
     from functions.automations.bootstrap import get_deps
-    from functions.automations.core import new_run_record, start_run
-    from functions.automations.ports import RunRecord
+    from functions.automations.core import run_for_request, start_run
     from functions.shared.request_store import utc_now_iso
 
-    if not key.startswith(PREFIX) or not key.endswith(".json"):
-        return {"key": key, "outcome": "ignored"}
     deps = get_deps()
-    doc = deps.requests.get_automation_request(key)
-    run_id = key[len(PREFIX):-len(".json")]
-    now = utc_now_iso()
-    error = _invalid(doc, run_id)
-    if error is not None:
-        failed = RunRecord(run_id=run_id, status="FAILED", steps=[], created_at=now, updated_at=now,
-                           recipient=str(doc.get("recipient", "")) if isinstance(doc, dict) else "",
-                           start_enqueued=True, error=error)
-        deps.runs.create_run(failed)
-        logger.warning("stored automation request is invalid", extra={"key": key, "error": error})
-        return {"key": key, "runId": run_id, "outcome": "invalid"}
-    outcome = start_run(new_run_record(doc, now), deps.runs, deps.queue)
-    logger.info("run started", extra={"runId": run_id, "outcome": outcome})
-    return {"key": key, "runId": run_id, "outcome": outcome}
+    outcome = start_run(run_for_request(stored.request_id, stored.read(), utc_now_iso()), deps.runs, deps.queue)
+    logger.info("run started", extra={"runId": stored.request_id, "outcome": outcome})
+    return {"key": stored.key, "runId": stored.request_id, "outcome": outcome}
 
 
-def _invalid(doc: Any, run_id: str) -> str | None:
-    from pydantic import ValidationError
+def rejected(stored: StoredRequest, error: BadContent) -> dict[str, str]:
+    """A stored request that can never start becomes a FAILED run naming why (``outcome`` invalid)."""
+    from functions.automations.bootstrap import get_deps
+    from functions.automations.core import reject_run
+    from functions.shared.request_store import utc_now_iso
 
-    from functions.automations.schema import InvokeRequest
-
-    if not isinstance(doc, dict):
-        return "stored request is not a JSON object"
-    if doc.get("runId") != run_id:
-        return f"stored runId {doc.get('runId')!r} does not match the key's {run_id!r}"
-    body = {k: v for k, v in doc.items() if k not in ("runId", "receivedAt")}
-    try:
-        InvokeRequest.model_validate(body)
-    except ValidationError as exc:
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())[:2000]
-    return None
-
+    outcome = reject_run(stored.request_id, str(error), utc_now_iso(), get_deps().runs,
+                         recipient=getattr(error, "recipient", ""))
+    return {"key": stored.key, "runId": stored.request_id, "outcome": outcome}
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """S3 event → one run per ``automations/<runId>.json`` object (keys arrive URL-encoded)."""
-    results = []
-    for record in event.get("Records", []):
-        bucket = record["s3"]["bucket"]["name"]
-        key = unquote_plus(record["s3"]["object"]["key"])
-        results.append(handle_object(bucket, key))
-    return {"runs": results}
+    """S3 event → one run per ``automations/<runId>.json`` object."""
+    return {"runs": processor.process(event, record_handler, rejected)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from functions.automations.core import token_cancels
+from functions.automations.core import run_is_canceled
 from functions.send_worker.ports import ClaimResult, ClaimStore, EventLog, Outcome, RunState, TemplateStore
 from functions.shared import aws
 from functions.shared.dynamo_values import to_plain
@@ -93,14 +93,11 @@ class DynamoRunState(RunState):
         run = table.get_item(Key={"pk": f"RUN#{run_id}", "sk": "RUN"}, ConsistentRead=True).get("Item")
         if not run:
             return False
-        if run.get("status") == "CANCELED":
-            return True
         token = run.get("cancelation_token")
-        if not token:
-            return False
-        fired = table.get_item(Key={"pk": f"TOKEN#{token}", "sk": "CANCELED"}, ConsistentRead=True).get("Item")
-        # the same rule as the job worker's: a later reuse of the token does not cancel this run
-        return token_cancels((fired or {}).get("canceledAt"), run.get("createdAt"))
+        fired = table.get_item(Key={"pk": f"TOKEN#{token}", "sk": "CANCELED"},
+                               ConsistentRead=True).get("Item") if token else None
+        # the job worker's rule: a later reuse of the token does not cancel this run
+        return run_is_canceled(run.get("status"), (fired or {}).get("canceledAt"), run.get("createdAt"))
 
     def profile(self, user_id: str) -> dict[str, Any] | None:
         item = _table(self._name).get_item(Key={"pk": f"PROFILE#{user_id}", "sk": "PROFILE"}).get("Item")

@@ -25,18 +25,29 @@ from functions.providers.base import Delivery
 from functions.send_worker.ports import ClaimStore, EventLog, Outcome, ProviderRegistry, RunState, TemplateStore
 from functions.send_worker.render import RenderError, render
 from functions.shared.channels import ADDRESS_FIELD, DEFAULT_CHANNELS, address_for, recipient_key
-from functions.shared.errors import RetryableError
+from functions.shared.errors import BadContent, RetryableError
 from functions.shared.ids import message_id as make_message_id
 from functions.shared.statuses import MessageStatus as S
 
 __all__ = ["SendPorts", "MessagePlan", "RecipientPlan", "expand", "event_item", "process_request",
-           "BadRequest", "DEFAULT_LEASE_MS"]
+           "BadRequest", "DEFAULT_LEASE_MS", "LEASE_MARGIN_MS", "lease_for"]
 
 DEFAULT_LEASE_MS = 60_000  # longer than the function timeout: a crashed delivery is retried after it
+LEASE_MARGIN_MS = 5_000
 
 
-class BadRequest(ValueError):
-    """The stored request is not a send request at all (logged and dropped; retrying cannot help)."""
+class BadRequest(BadContent, ValueError):
+    """The stored request is not a send request at all (logged, never retried: retrying cannot help)."""
+
+
+def lease_for(remaining_ms: int | None) -> int:
+    """How long a delivery claim must hold: the invocation's time left plus a margin.
+
+    A claim only has to outlive the invocation that took it: once Lambda has killed it (timeout,
+    crash), the next attempt may take the message over. Without a Lambda context (tests, tools) the
+    default lease applies.
+    """
+    return DEFAULT_LEASE_MS if remaining_ms is None else int(remaining_ms) + LEASE_MARGIN_MS
 
 
 @dataclass
@@ -107,7 +118,7 @@ def expand(message: dict[str, Any]) -> list[RecipientPlan]:
 
 
 def event_item(*, message_id: str, request_id: str, run_id: str | None, recipient: str, channel: str,
-               status: str, ts: int, seq: int, reason: str | None = None, provider: str | None = None,
+               status: S, ts: int, seq: int, reason: str | None = None, provider: str | None = None,
                delivery_id: str | None = None, retention_days: int = 30) -> dict[str, Any]:
     """The messages-table item for one status event (shape in docs/CONTRACTS.md)."""
     item: dict[str, Any] = {
@@ -217,7 +228,7 @@ def _one(req: _Request, plan: RecipientPlan, channel: str, profile: dict[str, An
         return MessagePlan(mid, plan.key, channel, claim.outcome)
 
     t0 = ports.now_ms()
-    _put(req, plan, channel, mid, S.ENQUEUED.value, t0, 0)
+    _put(req, plan, channel, mid, S.ENQUEUED, t0, 0)
     try:
         outcome = _decide_and_deliver(req, plan, channel, profile, mid, did, t0, forced_reason)
     except BaseException:
@@ -232,12 +243,12 @@ def _one(req: _Request, plan: RecipientPlan, channel: str, profile: dict[str, An
 def _decide_and_deliver(req: _Request, plan: RecipientPlan, channel: str, profile: dict[str, Any] | None,
                         mid: str, did: str, t0: int, forced_reason: str | None) -> Outcome:
     ports = req.ports
-    enq = (t0, 0, S.ENQUEUED.value)
+    enq = (t0, 0, S.ENQUEUED)
 
     def settled(status: S, reason: str | None, provider: str | None = None, delivery_id: str | None = None,
-                extra: tuple[tuple[int, int, str], ...] = ()) -> Outcome:
-        final = extra or ((ports.now_ms(), 1, status.value),)
-        return Outcome(status.value, reason, provider, delivery_id, (enq, *final))
+                extra: tuple[tuple[int, int, S], ...] = ()) -> Outcome:
+        final = extra or ((ports.now_ms(), 1, status),)
+        return Outcome(status, reason, provider, delivery_id, (enq, *final))
 
     if req.canceled():
         return settled(S.CANCELED, f"run {req.run_id} was canceled")
@@ -269,10 +280,10 @@ def _decide_and_deliver(req: _Request, plan: RecipientPlan, channel: str, profil
         return settled(S.UNDELIVERABLE, result.reason, result.provider, did)
     t1 = ports.now_ms()
     return settled(S.DELIVERED, None, result.provider, did,
-                   extra=((t1, 1, S.SENT.value), (t1, 2, S.DELIVERED.value)))
+                   extra=((t1, 1, S.SENT), (t1, 2, S.DELIVERED)))
 
 
-def _put(req: _Request, plan: RecipientPlan, channel: str, mid: str, status: str, ts: int, seq: int,
+def _put(req: _Request, plan: RecipientPlan, channel: str, mid: str, status: S, ts: int, seq: int,
          outcome: Outcome | None = None) -> None:
     is_final = outcome is not None and status == outcome.status
     req.ports.events.put(event_item(

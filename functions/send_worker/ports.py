@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from functions.providers.base import Provider
+from functions.shared.statuses import MessageStatus
 
 __all__ = ["Outcome", "ClaimResult", "ClaimStore", "EventLog", "RunState", "TemplateStore", "ProviderRegistry"]
 
@@ -18,11 +19,11 @@ class Outcome:
     ``events`` are ``(ts_ms, seq, status)`` triples in the order they were written.
     """
 
-    status: str
+    status: MessageStatus
     reason: str | None = None
     provider: str | None = None
     delivery_id: str | None = None
-    events: tuple[tuple[int, int, str], ...] = ()
+    events: tuple[tuple[int, int, MessageStatus], ...] = ()
 
     def as_item(self) -> dict[str, Any]:
         """Plain dict for storage (no None values)."""
@@ -36,9 +37,9 @@ class Outcome:
     def from_item(cls, item: dict[str, Any]) -> "Outcome":
         """Inverse of :meth:`as_item` (numbers may arrive as ``Decimal`` from DynamoDB)."""
         return cls(
-            status=str(item["status"]), reason=item.get("reason"), provider=item.get("provider"),
+            status=MessageStatus(item["status"]), reason=item.get("reason"), provider=item.get("provider"),
             delivery_id=item.get("deliveryId"),
-            events=tuple((int(ts), int(seq), str(st)) for ts, seq, st in item.get("events", [])),
+            events=tuple((int(ts), int(seq), MessageStatus(st)) for ts, seq, st in item.get("events", [])),
         )
 
 

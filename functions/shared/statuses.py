@@ -1,12 +1,20 @@
-"""Message and run statuses (issue 2)."""
+"""Every status relay stores or answers with, as ``StrEnum``s.
+
+A member *is* its string (``RunStatus.FAILED == "FAILED"``, ``json.dumps`` and f-strings give
+``FAILED``), so items written before the enums existed read back unchanged and nothing stored moves.
+Write ``RunStatus.FAILED``, never the literal: the enum is the one list of what a status may be.
+"""
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
-__all__ = ["MessageStatus", "RunStatus", "STATUS_RANK", "TERMINAL_MESSAGE_STATUSES"]
+__all__ = [
+    "MessageStatus", "RunStatus", "StepStatus", "RequestStatus", "STATUS_RANK", "TERMINAL_MESSAGE_STATUSES",
+    "TERMINAL_RUN_STATUSES", "RUNNABLE_RUN_STATUSES",
+]
 
 
-class MessageStatus(str, Enum):
+class MessageStatus(StrEnum):
     """Status events a message goes through; the log indexer keeps the newest."""
 
     ENQUEUED = "ENQUEUED"
@@ -16,12 +24,9 @@ class MessageStatus(str, Enum):
     UNROUTABLE = "UNROUTABLE"
     CANCELED = "CANCELED"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class RunStatus(str, Enum):
-    """Status of an automation run."""
+class RunStatus(StrEnum):
+    """Status of an automation run (``RUN#<runId>/RUN``)."""
 
     PENDING = "PENDING"
     RUNNING = "RUNNING"
@@ -29,15 +34,32 @@ class RunStatus(str, Enum):
     CANCELED = "CANCELED"
     FAILED = "FAILED"
 
-    def __str__(self) -> str:
-        return self.value
+
+class StepStatus(StrEnum):
+    """Status of one step of a run (``RUN#<runId>/STEP#<index>``)."""
+
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class RequestStatus(StrEnum):
+    """``GET /requests/{id}``: stored but no message yet / some message still moving / all settled."""
+
+    ACCEPTED = "ACCEPTED"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
 
 
 # Tie-break when two events carry the same ts: the later stage of the life cycle wins.
 STATUS_RANK: dict[str, int] = {
-    "ENQUEUED": 0, "SENT": 1, "DELIVERED": 2, "UNDELIVERABLE": 2, "UNROUTABLE": 2, "CANCELED": 2,
+    MessageStatus.ENQUEUED: 0, MessageStatus.SENT: 1, MessageStatus.DELIVERED: 2, MessageStatus.UNDELIVERABLE: 2,
+    MessageStatus.UNROUTABLE: 2, MessageStatus.CANCELED: 2,
 }
 
 TERMINAL_MESSAGE_STATUSES = frozenset(
     {MessageStatus.DELIVERED, MessageStatus.UNDELIVERABLE, MessageStatus.UNROUTABLE, MessageStatus.CANCELED}
 )
+# A job of a run in one of these does nothing; a FAILED run may still be redriven back to RUNNING.
+TERMINAL_RUN_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.CANCELED})
+RUNNABLE_RUN_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING, RunStatus.FAILED)

@@ -9,7 +9,7 @@ from typing import Any, Iterable, Mapping
 import pytest
 
 from functions.automations.ports import (
-    FetchedResponse, HttpFetcher, JobQueue, RequestStore, RunRecord, RunStore, StepRecord,
+    FetchedResponse, HttpFetcher, JobQueue, RequestHandoff, RunRecord, RunStore, StepRecord,
 )
 from functions.automations.steps import StepContext
 
@@ -106,7 +106,7 @@ class MemoryQueue(JobQueue):
         return json.dumps(job)
 
 
-class MemoryRequests(RequestStore):
+class MemoryRequests(RequestHandoff):
     def __init__(self):
         self.sends: dict[str, tuple[dict, dict]] = {}
         self.send_writes = 0

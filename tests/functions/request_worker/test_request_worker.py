@@ -71,3 +71,22 @@ def test_key_outside_prefix_ignored(stage):
     stage.s3.put_object(Bucket=stage.bucket, Key="send/req_x.json", Body=b"{}")
     assert lambda_handler(stage.s3_put_event("send/req_x.json"), None)["runs"][0]["outcome"] == "ignored"
     assert stage.receive_jobs() == []
+
+
+def test_object_that_is_not_json_is_recorded_failed_not_retried(stage):
+    key = f"automations/{RUN_ID}.json"
+    stage.s3.put_object(Bucket=stage.bucket, Key=key, Body=b"{not json")
+    out = lambda_handler(stage.s3_put_event(key), None)
+    assert out["runs"] == [{"key": key, "runId": RUN_ID, "outcome": "invalid"}]
+    run = stage.get_item(stage.state_table, f"RUN#{RUN_ID}", "RUN")
+    assert run["status"] == "FAILED" and run["error"].startswith(f"{key} is not JSON")
+    assert stage.receive_jobs() == []
+
+
+def test_stored_run_id_other_than_the_key_is_recorded_failed(stage):
+    key = f"automations/{RUN_ID}.json"
+    stage.s3.put_object(Bucket=stage.bucket, Key=key, Body=json.dumps({**BODY, "runId": "run_other"}).encode())
+    assert lambda_handler(stage.s3_put_event(key), None)["runs"][0]["outcome"] == "invalid"
+    run = stage.get_item(stage.state_table, f"RUN#{RUN_ID}", "RUN")
+    assert run["error"] == f"stored runId 'run_other' does not match the key's {RUN_ID!r}"
+    assert run["recipient"] == "user-1"

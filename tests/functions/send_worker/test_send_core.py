@@ -224,3 +224,16 @@ def test_silent_loop_bomb_is_unroutable_within_the_render_budget() -> None:
     assert time.monotonic() - t0 < MAX_RENDER_SECONDS + 2
     # the budget is per render: ordinary loops right after still render
     assert render({"title": "t", "body": "{% for i in range(3) %}{{ i }}{% endfor %}"}, {}).body == "012"
+
+
+def test_lease_for_remaining_time_adds_margin_and_defaults_without_context() -> None:
+    from functions.send_worker.core import DEFAULT_LEASE_MS, LEASE_MARGIN_MS, lease_for
+
+    assert lease_for(2_000) == 2_000 + LEASE_MARGIN_MS
+    assert lease_for(None) == DEFAULT_LEASE_MS
+
+
+def test_bad_request_is_bad_content_never_retried() -> None:
+    from functions.shared.errors import BadContent
+
+    assert issubclass(BadRequest, BadContent) and not issubclass(BadRequest, RetryableError)

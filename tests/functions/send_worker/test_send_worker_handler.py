@@ -123,13 +123,34 @@ class _Context:
         return self.remaining_ms
 
 
-def test_claim_lease_covers_the_invocation_time_left(stage):
+def test_claim_lease_covers_the_invocation_time_left(stage, monkeypatch):
     import time as _time
 
+    from functions.send_worker.core import LEASE_MARGIN_MS
+
+    leases: list[int] = []
+    claims = handler.build_ports().claims
+    acquire = claims.acquire
+    monkeypatch.setattr(claims, "acquire", lambda *a, **kw: leases.append(kw["lease_ms"]) or acquire(*a, **kw))
     before = int(_time.time() * 1000)
     handler.lambda_handler(send(stage, "req_lease", {"to": {"email": "a@x.io"}, "content": {"body": "x"}}),
                            _Context(2_000))
-    assert handler.build_ports().lease_ms == 2_000 + handler.LEASE_MARGIN_MS
+    assert leases == [2_000 + LEASE_MARGIN_MS]
     claim = [i for i in stage.items(stage.state) if i["pk"].startswith("DELIVERY#")][0]
     assert claim["status"] == "DONE" and "leaseUntil" not in claim
     assert int(claim["claimedAt"]) >= before
+
+
+def test_record_outside_object_created_is_ignored(stage):
+    event = send(stage, "req_removed", {"to": {"email": "a@x.io"}, "content": {"body": "x"}})
+    event["Records"][0]["eventName"] = "ObjectRemoved:Delete"
+    assert handler.lambda_handler(event, None) == {"settled": 0}
+    assert stage.keys("outbox/") == []
+
+
+def test_unreadable_record_raises_after_the_other_records_ran(stage):
+    good = send(stage, "req_good", {"to": {"email": "a@x.io"}, "content": {"body": "x"}})
+    gone = s3_put_event(stage.bucket, "send/req_gone.json")
+    with pytest.raises(MissingPayload):
+        handler.lambda_handler({"Records": gone["Records"] + good["Records"]}, None)
+    assert len(stage.keys("outbox/email/")) == 1, "the readable record was delivered before the event failed"

@@ -1,0 +1,55 @@
+"""Wire the send worker's core to its boto3 adapters and providers (once per container).
+
+The only place that knows which adapter stands behind which port; tests build :class:`SendPorts`
+from fakes instead (``tests/functions/send_worker/fakes.py``).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+from functions.send_worker.core import SendPorts, lease_for
+
+__all__ = ["build_ports", "reset_ports", "ports_for"]
+
+_ports: SendPorts | None = None
+
+
+def build_ports() -> SendPorts:
+    """The adapters and providers named by the settings (cached; tests call :func:`reset_ports`)."""
+    global _ports
+    if _ports is None:
+        from functions.providers import build_provider
+        from functions.send_worker.adapters import DynamoClaimStore, DynamoEventLog, DynamoRunState, S3TemplateStore
+        from functions.send_worker.ports import ProviderRegistry
+        from functions.shared.ids import new_delivery_id
+        from functions.shared.settings import get_settings
+
+        s = get_settings()
+        _ports = SendPorts(
+            claims=DynamoClaimStore(s.state_table, s.message_retention_days),
+            events=DynamoEventLog(s.message_table),
+            runs=DynamoRunState(s.state_table),
+            templates=S3TemplateStore(s.request_bucket),
+            providers=ProviderRegistry(dict(s.providers), lambda name: build_provider(name, s)),
+            now_ms=lambda: int(time.time() * 1000),
+            new_delivery_id=new_delivery_id,
+            retention_days=s.message_retention_days,
+        )
+    return _ports
+
+
+def reset_ports() -> None:
+    """Forget the wired ports (tests change settings between cases)."""
+    global _ports
+    _ports = None
+
+
+def ports_for(context: Any) -> SendPorts:
+    """The container's ports with the claim lease this invocation needs (:func:`~functions.send_worker.core.lease_for`).
+
+    A copy per invocation: the local stage may run two invocations of one container at once.
+    """
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return replace(build_ports(), lease_ms=lease_for(int(remaining()) if callable(remaining) else None))
