@@ -5,19 +5,19 @@ import json
 from typing import Any
 
 from functions.api.events import ApiError
-from functions.api.ports import IdempotencyRecord, IdempotencyStore, RequestStore, StatusReader
+from functions.api.ports import AcceptedRequestStore, IdempotencyRecord, IdempotencyStore, StatusReader
 from functions.shared import aws
 from functions.shared.dynamo_values import to_plain
 
-__all__ = ["S3RequestStore", "DynamoIdempotencyStore", "DynamoStatusReader"]
+__all__ = ["S3AcceptedRequestStore", "DynamoIdempotencyStore", "DynamoStatusReader"]
 
 
 def _code(exc: Exception) -> str | None:
     return getattr(exc, "response", {}).get("Error", {}).get("Code")
 
 
-class S3RequestStore(RequestStore):
-    """The request store bucket (same writer as the job worker's send step)."""
+class S3AcceptedRequestStore(AcceptedRequestStore):
+    """Accepted requests in the request store bucket (the writer the job worker's send step uses too)."""
 
     def __init__(self, bucket: str) -> None:
         self._bucket = bucket

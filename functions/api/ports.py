@@ -5,7 +5,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["IdempotencyRecord", "IdempotencyStore", "RequestStore", "StatusReader"]
+__all__ = ["IdempotencyRecord", "IdempotencyStore", "AcceptedRequestStore", "RequestStore", "StatusReader"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,8 @@ class IdempotencyRecord:
 
 
 class IdempotencyStore(ABC):
+    """``IDEMP#<key>/API`` items: the first request that used an ``Idempotency-Key`` and its answer."""
+
     @abstractmethod
     def begin(self, key: str, body_hash: str, resource_id: str, *, now_s: int, ttl_s: int) -> IdempotencyRecord | None:
         """Record the key for this request; None when it is new, else the earlier record."""
@@ -28,7 +30,9 @@ class IdempotencyStore(ABC):
         """Store the response to replay for this key."""
 
 
-class RequestStore(ABC):
+class AcceptedRequestStore(ABC):
+    """Where an accepted ``POST`` is stored before the API answers 202, and whether an id was accepted."""
+
     @abstractmethod
     def put_send(self, request_id: str, message: dict[str, Any]) -> None:
         """``send/<requestId>.json``."""
@@ -46,7 +50,13 @@ class RequestStore(ABC):
         """Whether ``automations/<runId>.json`` exists."""
 
 
+# the name before AcceptedRequestStore; bench/handlers.py still subclasses it
+RequestStore = AcceptedRequestStore
+
+
 class StatusReader(ABC):
+    """What the GET routes read: message-log views and run/step items."""
+
     @abstractmethod
     def request_messages(self, request_id: str) -> list[dict[str, Any]]:
         """Message-log views of one request (``by_request``)."""

@@ -1,9 +1,11 @@
-"""A tiny router: (method, path template) → route name and path parameters (pure)."""
+"""The route table: (method, path template) → endpoint, and the match that answers 404 / 405 (pure)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from functions.api import endpoints
+from functions.api.endpoints import Endpoint
 from functions.api.events import ApiError
 
 __all__ = ["ROUTES", "Route", "match"]
@@ -11,9 +13,12 @@ __all__ = ["ROUTES", "Route", "match"]
 
 @dataclass(frozen=True)
 class Route:
+    """``method`` + ``template`` (``{name}`` is one path segment, handed to the endpoint) → ``endpoint``."""
+
     method: str
     template: str
     name: str
+    endpoint: Endpoint = field(compare=False)
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -21,17 +26,17 @@ class Route:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("POST", "/send", "send"),
-    Route("POST", "/automations/invoke", "invoke"),
-    Route("GET", "/requests/{requestId}", "get_request"),
-    Route("GET", "/automations/runs/{runId}", "get_run"),
-    Route("GET", "/messages", "list_messages"),
+    Route("POST", "/send", "send", endpoints.post_send),
+    Route("POST", "/automations/invoke", "invoke", endpoints.post_invoke),
+    Route("GET", "/requests/{requestId}", "get_request", endpoints.get_request),
+    Route("GET", "/automations/runs/{runId}", "get_run", endpoints.get_run),
+    Route("GET", "/messages", "list_messages", endpoints.list_messages),
 )
 _COMPILED = [(r, r.pattern) for r in ROUTES]
 
 
-def match(method: str, path: str) -> tuple[str, dict[str, str]]:
-    """The route name and its path parameters.
+def match(method: str, path: str) -> tuple[Route, dict[str, str]]:
+    """The route for ``method`` and ``path``, and its path parameters.
 
     Raises
     ------
@@ -45,7 +50,7 @@ def match(method: str, path: str) -> tuple[str, dict[str, str]]:
         if m is None:
             continue
         if route.method == method:
-            return route.name, m.groupdict()
+            return route, m.groupdict()
         allowed.append(route.method)
     if allowed:
         raise ApiError(405, "method_not_allowed", f"{method} is not allowed on {path}; use {', '.join(allowed)}",

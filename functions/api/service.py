@@ -17,24 +17,31 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from functions.api.events import ApiError
-from functions.api.ports import IdempotencyStore, RequestStore, StatusReader
-from functions.shared.statuses import MessageStatus, TERMINAL_MESSAGE_STATUSES
+from functions.api.ports import AcceptedRequestStore, IdempotencyStore, StatusReader
+from functions.shared.statuses import TERMINAL_MESSAGE_STATUSES, MessageStatus, RequestStatus, RunStatus
 
 __all__ = ["ApiPorts", "Reply", "accept", "get_request", "get_run", "list_messages", "IDEMPOTENCY_TTL_S",
-           "REQUEST_STATUSES"]
+           "REQUEST_STATUSES", "MESSAGE_FIELDS", "RUN_FIELDS", "STEP_FIELDS"]
 
 IDEMPOTENCY_TTL_S = 24 * 3600
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _REQUEST_ID = re.compile(r"^req_[0-9A-Za-z_\-]{1,64}$")
 _RUN_ID = re.compile(r"^run_[0-9A-Za-z_\-]{1,64}$")
-# GET /requests/{id} status: stored but no message yet / some message still moving / all settled
-REQUEST_STATUSES = ("ACCEPTED", "PROCESSING", "COMPLETED")
+REQUEST_STATUSES = tuple(RequestStatus)
+# What a response may carry of a stored item (docs/CONTRACTS.md "HTTP API"): an allow-list, so keys,
+# tie-breaks, TTLs and bookkeeping flags (pk, sk, statusRank, eventSk, expiresAt, nextEnqueued) never leak.
+MESSAGE_FIELDS = ("messageId", "requestId", "runId", "recipient", "channel", "status", "reason", "provider",
+                  "deliveryId", "ts", "updatedAt")
+RUN_FIELDS = ("createdAt", "updatedAt", "recipient", "error")
+STEP_FIELDS = ("status", "attempts", "result", "error", "startedAt", "endedAt", "failedAt")
 Reply = tuple[int, Any, dict[str, str]]
 
 
 @dataclass
 class ApiPorts:
-    store: RequestStore
+    """What the use cases need: the stores, the clock and the id sources."""
+
+    store: AcceptedRequestStore
     idempotency: IdempotencyStore
     reads: StatusReader
     now_s: Callable[[], int]
@@ -103,11 +110,11 @@ def get_request(request_id: str, ports: ApiPorts) -> Reply:
             m["reason"] = v["reason"]
         messages.append(m)
     if not messages:
-        status = "ACCEPTED"
-    elif all(m.get("status") in {s.value for s in TERMINAL_MESSAGE_STATUSES} for m in messages):
-        status = "COMPLETED"
+        status = RequestStatus.ACCEPTED
+    elif all(m.get("status") in TERMINAL_MESSAGE_STATUSES for m in messages):
+        status = RequestStatus.COMPLETED
     else:
-        status = "PROCESSING"
+        status = RequestStatus.PROCESSING
     return 200, {"requestId": request_id, "status": status, "messages": messages}, {}
 
 
@@ -118,18 +125,17 @@ def get_run(run_id: str, ports: ApiPorts) -> Reply:
     run, steps = ports.reads.run(run_id)
     if run is None:
         if ports.store.has_invoke(run_id):
-            return 200, {"runId": run_id, "status": "PENDING", "steps": []}, {}
+            return 200, {"runId": run_id, "status": RunStatus.PENDING, "steps": []}, {}
         raise ApiError(404, "not_found", f"no run {run_id!r}")
-    out_steps = []
-    for item in sorted(steps, key=lambda s: str(s.get("sk"))):
-        step = {"index": int(str(item["sk"]).split("#", 1)[1])}
-        step.update({k: v for k, v in item.items() if k not in ("pk", "sk", "expiresAt")})
-        out_steps.append(step)
-    body = {"runId": run_id, "status": run.get("status", "PENDING"), "steps": out_steps}
-    for k in ("createdAt", "updatedAt", "reason", "recipient"):
-        if k in run:
-            body[k] = run[k]
+    out_steps = [{"index": int(str(item["sk"]).split("#", 1)[1]), **_only(item, STEP_FIELDS)}
+                 for item in sorted(steps, key=lambda s: str(s.get("sk")))]
+    body = {"runId": run_id, "status": run.get("status", RunStatus.PENDING), "steps": out_steps}
+    body.update(_only(run, RUN_FIELDS))
     return 200, body, {}
+
+
+def _only(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {k: item[k] for k in fields if k in item}
 
 
 def _encode_next(key: dict[str, Any]) -> str:
@@ -186,7 +192,7 @@ def list_messages(query: dict[str, str], ports: ApiPorts) -> Reply:
         raise ApiError(422, "validation_error",
                        "query is invalid: " + ", ".join(dict.fromkeys(d["field"] for d in details)), details)
     items, last = ports.reads.messages(recipient=recipient, status=status, limit=limit, start=start)
-    out: dict[str, Any] = {"items": [{k: v for k, v in i.items() if k not in ("pk", "sk")} for i in items]}
+    out: dict[str, Any] = {"items": [_only(i, MESSAGE_FIELDS) for i in items]}
     if last:
         out["next"] = _encode_next(last)
     return 200, out, {}

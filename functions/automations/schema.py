@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from functions.automations.delays import DelayError, parse_duration, parse_until
 from functions.automations.expressions import ExpressionError, parse_condition
-from functions.shared.send_schema import SendMessage
+from functions.shared.send_schema import MAX_RECIPIENTS, Recipient, SendMessage
 
 __all__ = [
-    "InvokeRequest", "Automation", "Step", "SendStep", "DelayStep", "FetchDataStep", "Webhook", "IfStep",
+    "InvokeRequest", "Automation", "Step", "StepMessage", "SendStep", "DelayStep", "FetchDataStep", "Webhook", "IfStep",
     "CancelStep", "UpdateProfileStep", "InvokeStep", "MAX_STEPS", "MAX_DEPTH", "count_steps",
 ]
 
@@ -33,16 +33,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class StepMessage(SendMessage):
+    """A send step's ``message``: the ``POST /send`` message, except that ``to`` may be left out.
+
+    Without ``to`` the message goes to the run's recipient, addressed by the run's profile
+    (:func:`functions.automations.steps.build_send_message`): an automation is about one recipient.
+    """
+
+    to: Annotated[list[Recipient], Field(min_length=1, max_length=MAX_RECIPIENTS)] | None = None  # type: ignore[assignment]
+
+
 class SendStep(_Strict):
     """Send a message through the same path as ``POST /send``.
 
-    Either a full ``message`` (the POST /send ``message`` object), or defaults taken from the run:
-    ``recipient`` (user id) and ``template`` fall back to the run's, ``data`` is merged over the run's
-    data, and the recipient's address fields come from the run's profile.
+    Either a ``message`` (the POST /send ``message`` object; without ``to`` it goes to the run's
+    recipient), or defaults taken from the run: ``recipient`` (user id) and ``template`` fall back to
+    the run's, ``data`` is merged over the run's data, and the recipient's address fields come from the
+    run's profile.
     """
 
     action: Literal["send"]
-    message: SendMessage | None = None  # validated now, so a bad message is a 422, not a dead letter
+    message: StepMessage | None = None  # validated now, so a bad message is a 422, not a dead letter
     template: str | None = Field(default=None, min_length=1, max_length=200)
     recipient: str | None = Field(default=None, min_length=1, max_length=200)
     data: dict[str, Any] | None = None

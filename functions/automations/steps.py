@@ -77,22 +77,31 @@ def derived_id(prefix: str, run_id: str, step: int, kind: str) -> str:
 def build_send_message(spec: Mapping[str, Any], run: RunRecord) -> dict[str, Any]:
     """The POST /send ``message`` for a send step: the step's own message, or one built from the run.
 
-    A built message goes to ``recipient`` (the step's, else the run's) with the run profile's address
-    fields, uses the step's template or the run's, and the run's data with the step's data over it.
+    A step's ``message`` is kept as written, over the run's data; without ``to`` it goes to the run's
+    recipient. A built message goes to ``recipient`` (the step's, else the run's), uses the step's
+    template or the run's, and the run's data with the step's data over it. The run's recipient is
+    addressed with the run profile's address fields.
     """
     if spec.get("message") is not None:
         message = dict(spec["message"])
         message["data"] = {**run.data, **(message.get("data") or {})}
+        if not message.get("to"):
+            message["to"] = [_recipient(run.recipient, run)]
         return message
-    recipient = spec.get("recipient") or run.recipient
-    to: dict[str, Any] = {"user_id": recipient}
-    if recipient == run.recipient:
-        to.update({k: run.profile[k] for k in _ADDRESS_FIELDS if run.profile.get(k)})
-    message: dict[str, Any] = {"to": to, "template": spec.get("template") or run.template,
+    message: dict[str, Any] = {"to": _recipient(spec.get("recipient") or run.recipient, run),
+                               "template": spec.get("template") or run.template,
                                "data": {**run.data, **(spec.get("data") or {})}}
     if spec.get("channels"):
         message["channels"] = list(spec["channels"])
     return message
+
+
+def _recipient(user_id: str, run: RunRecord) -> dict[str, Any]:
+    """``{"user_id", <address fields>}``: the run's profile addresses only the run's own recipient."""
+    to: dict[str, Any] = {"user_id": user_id}
+    if user_id == run.recipient:
+        to.update({k: run.profile[k] for k in _ADDRESS_FIELDS if run.profile.get(k)})
+    return to
 
 
 def execute_step(instr: Mapping[str, Any], run: RunRecord, step: StepRecord, ctx: StepContext,

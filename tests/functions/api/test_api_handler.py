@@ -309,3 +309,48 @@ def test_real_http_through_local_function_url_front_door(stage):
     assert (binary.status_code, binary.json()["error"]["code"]) == (415, "unsupported_media_type")
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
     assert stored(stage, "send/") == [f"send/{ok.json()['requestId']}.json"]
+
+
+def test_list_messages_items_carry_only_documented_fields(stage):
+    from functions.api.service import MESSAGE_FIELDS
+
+    log = boto3.resource("dynamodb").Table(stage.log)
+    log.put_item(Item={**_view(1, "ann", "DELIVERED"), "statusRank": 2, "eventSk": "EVT#0000000001001#02#DELIVERED",
+                       "expiresAt": 1_900_000_000, "provider": "outbox", "deliveryId": "dlv_1"})
+    _, page, _ = call("GET", "/messages", query={"recipient": "ann"})
+    [item] = page["items"]
+    assert set(item) <= set(MESSAGE_FIELDS)
+    assert not {"pk", "sk", "statusRank", "eventSk", "expiresAt"} & set(item)
+    assert (item["messageId"], item["status"], item["ts"], item["provider"]) == ("msg_1", "DELIVERED", 1001, "outbox")
+
+
+def test_get_run_carries_only_documented_fields(stage):
+    _, accepted, _ = call("POST", "/automations/invoke", INVOKE)
+    rid = accepted["runId"]
+    state = boto3.resource("dynamodb").Table(stage.state)
+    state.put_item(Item={"pk": f"RUN#{rid}", "sk": "RUN", "status": "FAILED", "createdAt": "t0", "updatedAt": "t1",
+                         "recipient": "user-1", "error": "step 0: boom", "startEnqueued": True, "stepCount": 1,
+                         "steps": [{"i": 0}], "data": {"secret": 1}, "expiresAt": 1})
+    state.put_item(Item={"pk": f"RUN#{rid}", "sk": "STEP#0000", "status": "FAILED", "attempts": 3, "runId": rid,
+                         "stepIndex": 0, "error": "boom", "nextEnqueued": False, "startedAt": "t0", "failedAt": "t1"})
+    _, body, _ = call("GET", f"/automations/runs/{rid}")
+    assert body == {"runId": rid, "status": "FAILED", "createdAt": "t0", "updatedAt": "t1", "recipient": "user-1",
+                    "error": "step 0: boom", "steps": [{"index": 0, "status": "FAILED", "attempts": 3, "error": "boom",
+                                                        "startedAt": "t0", "failedAt": "t1"}]}
+
+
+def test_readme_automation_example_is_accepted(stage):
+    from tests.functions.automations.test_automation_schema import README_INVOKE
+
+    status, body, _ = call("POST", "/automations/invoke", README_INVOKE)
+    assert status == 202 and body["runId"].startswith("run_")
+    assert stored(stage, "automations/") == [f"automations/{body['runId']}.json"]
+
+
+def test_route_table_maps_every_route_to_its_endpoint():
+    from functions.api import endpoints
+    from functions.api.routes import match
+
+    assert match("POST", "/send")[0].endpoint is endpoints.post_send
+    route, params = match("GET", "/automations/runs/run_1")
+    assert (route.endpoint, params) == (endpoints.get_run, {"runId": "run_1"})

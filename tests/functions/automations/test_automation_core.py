@@ -269,3 +269,31 @@ def test_fetch_timeout_capped_by_invocation_time_left(world):
     run_job(parse_job(world.queue.pop()), world.runs, world.queue, ctx)
     assert world.http.timeouts == [1.25]
     assert world.runs.get_run(run_id).data == {"name": "Ada", "x": 1}
+
+
+def test_send_message_without_to_goes_to_the_run_recipient_with_profile_address():
+    from functions.automations.ports import RunRecord
+
+    run = RunRecord(run_id="run_x", status="RUNNING", steps=[], data={"name": "Ada"}, recipient="u-1",
+                    profile={"email": "ada@example.com", "tier": "gold"})
+    msg = build_send_message({"message": {"content": {"body": "b"}, "channels": ["email"]}}, run)
+    assert msg == {"to": [{"user_id": "u-1", "email": "ada@example.com"}], "content": {"body": "b"},
+                   "channels": ["email"], "data": {"name": "Ada"}}
+
+
+def test_readme_automation_example_sends_to_the_run_recipient(world):
+    from dataclasses import replace
+
+    from functions.automations.bootstrap import validate_send_message
+    from tests.functions.automations.test_automation_schema import README_INVOKE
+
+    run_id = _start(world, {"runId": "run_01JREADME0000000000000000", **README_INVOKE})
+    plain = world.ctx
+    # the job worker's own check of the built message, as in production
+    world.ctx = lambda: replace(plain(), validate_message=validate_send_message)
+    results = _drain(world)
+    assert results[-1].outcome == "completed" and world.runs.get_run(run_id).status == "COMPLETED"
+    (message, source), = world.requests.sends.values()
+    assert message["to"] == [{"user_id": "u-1", "email": "ada@example.com"}]
+    assert message["routing"] == {"method": "single", "channels": ["email"]} and message["data"] == {"name": "Ada"}
+    assert source == {"runId": run_id, "step": 1}

@@ -124,3 +124,22 @@ def test_send_message_stored_in_normal_form():
     body = _req({"action": "send", "message": {"to": {"email": "a@example.com"}, "content": {"body": "x"}}})
     dumped = InvokeRequest.model_validate(body).model_dump(mode="json", by_alias=True, exclude_none=True)
     assert dumped["automation"]["steps"][0]["message"]["to"] == [{"email": "a@example.com"}]
+
+
+# the README's automation example ("The API"), as written there
+README_INVOKE = {"automation": {"cancelation_token": "cart-42", "steps": [
+    {"action": "delay", "duration": "5 minutes"},
+    {"action": "send", "message": {"content": {"title": "Still thinking, {{ name }}?", "body": "Your cart misses you."},
+                                   "routing": {"method": "single", "channels": ["email"]}}}]},
+    "data": {"name": "Ada"}, "profile": {"email": "ada@example.com"}, "recipient": "u-1"}
+
+
+def test_readme_automation_example_with_send_message_without_to_accepted():
+    req = InvokeRequest.model_validate(README_INVOKE)
+    stored = req.model_dump(mode="json", by_alias=True, exclude_none=True)
+    assert "to" not in stored["automation"]["steps"][1]["message"], "the run's recipient is filled in when it runs"
+
+
+def test_send_step_message_with_bad_to_still_refused():
+    errors = _errors(_req({"action": "send", "message": {"to": [], "content": {"body": "b"}}}))
+    assert any(loc.startswith("automation.steps.0.send.message.to") for loc, _ in errors)
