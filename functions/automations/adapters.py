@@ -315,14 +315,14 @@ class S3RequestHandoff(RequestHandoff):
 
 
 class GuardedHttpFetcher(HttpFetcher):
-    """HTTP through :mod:`functions.shared.address_guard` with the stage's ``FETCH_ALLOW``."""
+    """HTTP through :mod:`functions.shared.guarded_http` with the stage's ``FETCH_ALLOW``."""
 
     def __init__(self, allow: frozenset[tuple[str, int]] = frozenset()) -> None:
         self.allow = allow
 
     def fetch(self, method: str, url: str, *, json_body: Any, headers: Mapping[str, str] | None,
               timeout: float, max_bytes: int) -> FetchedResponse:
-        from functions.shared.address_guard import fetch
+        from functions.shared.guarded_http import fetch
 
         result = fetch(method, url, json_body=json_body, headers=headers, timeout=timeout, max_bytes=max_bytes,
                        allow=self.allow)

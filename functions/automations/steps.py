@@ -146,7 +146,8 @@ def _delay(instr, run, step, ctx, hop_until) -> StepOutcome:
 
 
 def _fetch_data(instr, run, step, ctx, hop_until) -> StepOutcome:
-    from functions.shared.address_guard import AddressRefused, FetchError
+    from functions.shared.address_policy import AddressRefused
+    from functions.shared.guarded_http import FetchError
 
     spec = instr["spec"]
     hook = spec["webhook"]

@@ -1,6 +1,6 @@
 """The webhook provider: an HTTP POST through the address guard.
 
-The guard (``functions.shared.address_guard``, shared with fetch-data) refuses loopback, private,
+The guard (``functions.shared.address_guard``: policy + pinned client, shared with fetch-data) refuses loopback, private,
 link-local and metadata addresses unless the stage allows that host and port. A refusal or a 4xx is
 permanent; a 5xx, 429 or a network failure is transient.
 """
@@ -21,7 +21,7 @@ class WebhookProvider(Provider):
         self._allow, self._timeout = allow, timeout
 
     def deliver(self, delivery: Delivery) -> DeliveryResult:
-        from functions.shared import address_guard  # owned by the automations part
+        from functions.shared import address_guard  # only webhook deliveries pay for the HTTP client
 
         payload = {
             "messageId": delivery.message_id, "deliveryId": delivery.delivery_id,

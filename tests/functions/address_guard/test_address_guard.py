@@ -433,3 +433,12 @@ def test_header_injection_refused_before_sending(servers):
               allow={("127.0.0.1", srv.port)})
     assert "invalid request" in str(exc.value)
     assert srv.requests == []
+
+
+def test_guard_import_path_serves_the_policy_and_the_pinned_client():
+    from functions.shared import address_policy, guarded_http
+
+    assert address_guard.check_url is address_policy.check_url and address_guard.fetch is guarded_http.fetch
+    assert address_guard.AddressRefused is address_policy.AddressRefused
+    assert issubclass(address_guard.FetchTooLarge, guarded_http.FetchError)
+    assert not hasattr(address_policy, "http"), "the policy half opens no connection"
