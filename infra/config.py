@@ -9,14 +9,19 @@ The same :class:`StageConfig` is built three ways, so the Pulumi program, the lo
 * :meth:`StageConfig.from_mapping` from a plain dict (tests).
 
 Validation happens before any resource is created and names the key and the AWS rule it breaks.
+A deployment (:func:`from_pulumi`) adds :meth:`StageConfig.validate_deployment`: alarm actions need a
+recipient.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+
+from infra.layer.lambda_platform import ARCHITECTURES, DEFAULT_ARCHITECTURE
 
 __all__ = ["ConfigError", "StageConfig", "load_stage_config", "from_pulumi", "PROJECT_ROOT", "config_key"]
 
@@ -25,6 +30,12 @@ NAMESPACE = "relay"
 # The only values CloudWatch Logs accepts for a log group's retention.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)
+# Domains reserved for examples and tests (RFC 2606, RFC 6761): mail to them reaches no one, so an
+# alarm address there is a placeholder that was never replaced.
+RESERVED_MAIL_DOMAINS = ("example.com", "example.net", "example.org")
+RESERVED_MAIL_TLDS = ("example", "invalid", "test", "localhost")
+SNS_TOPIC_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sns:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<name>[A-Za-z0-9_-]{1,256})$")
 
 
 class ConfigError(ValueError):
@@ -45,6 +56,8 @@ class StageConfig:
     region: str = "us-east-1"
     log_level: str = "INFO"
     memory_size: int = 256
+    # CPU architecture of every function and of the dependency layer (arm64 | x86_64)
+    architecture: str = DEFAULT_ARCHITECTURE
     # timeout (s) of the api, send worker, request worker and log indexer
     function_timeout: int = 10
     job_worker_timeout: int = 30
@@ -66,7 +79,10 @@ class StageConfig:
     point_in_time_recovery: bool = False
     deletion_protection: bool = False
     alarm_actions: bool = False
+    # who hears an alarm: an address subscribed to relay-<stage>-alarms, and/or an existing SNS topic
+    # (a pager, a chat bridge) that every alarm notifies as well
     alarm_email: str = ""
+    alarm_topic_arn: str = ""
     iterator_age_alarm_ms: int = 60_000
     oldest_job_alarm_seconds: int = 600
     # console operators (OIDC emails) allowed to act; everyone else who logs in is a read-only viewer
@@ -151,6 +167,16 @@ class StageConfig:
             fail("oldest_job_alarm_seconds", "must be a positive number of seconds")
         if self.alarm_email and "@" not in self.alarm_email:
             fail("alarm_email", "must be an email address (or empty for no subscription)")
+        if self.alarm_email and _reserved_mail_domain(self.alarm_email):
+            fail("alarm_email", "is a reserved example domain that receives no mail: name a real on-call address")
+        topic = SNS_TOPIC_ARN.match(self.alarm_topic_arn) if self.alarm_topic_arn else None
+        if self.alarm_topic_arn and topic is None:
+            fail("alarm_topic_arn", "must be an SNS topic ARN, arn:aws:sns:<region>:<account>:<name> (or empty)")
+        if topic is not None and topic.group("region") != self.region:
+            fail("alarm_topic_arn", f"must be in the stage's region {self.region} (CloudWatch alarms notify "
+                 "topics of their own region only)")
+        if self.architecture not in ARCHITECTURES:
+            fail("architecture", f"must be one of {', '.join(ARCHITECTURES)} (Lambda's architectures)")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             fail("log_level", "must be one of DEBUG, INFO, WARNING, ERROR")
         for ch, provider in self.providers.items():
@@ -160,6 +186,28 @@ class StageConfig:
             host, sep, port = str(entry).rpartition(":")
             if not sep or not host or not port.isdigit():
                 raise ConfigError(f"relay:fetchAllow entry {entry!r}: must be 'host:port'")
+
+    def validate_deployment(self) -> None:
+        """The rules a deployment to AWS adds to :meth:`validate`: alarms must reach someone.
+
+        :func:`from_pulumi` (``pulumi preview`` / ``pulumi up``) runs it before any resource is created.
+        Tools that only read a stage file (the console, ``relay capacity``) and the local stage, which
+        rehearses a stage in the emulator where no alarm can page anyone, skip it, so the committed
+        ``Pulumi.prod.yaml`` stays usable there until its owner names a recipient.
+
+        Raises
+        ------
+        ConfigError
+            When ``relay:alarmActions`` is on but neither ``relay:alarmEmail`` nor ``relay:alarmTopicArn``
+            names a recipient (nothing would subscribe to ``relay-<stage>-alarms``).
+        """
+        self.validate()
+        if self.alarm_actions and not (self.alarm_email or self.alarm_topic_arn):
+            raise ConfigError(
+                f"{config_key('alarm_email')} is not set: relay:alarmActions is true in stage {self.stage!r}, "
+                f"but nothing subscribes to {self.name('alarms')}, so alarms would reach no one. Set it "
+                f"(`pulumi config set --stack {self.stage} relay:alarmEmail <on-call address>`) or set "
+                f"{config_key('alarm_topic_arn')} to an existing SNS topic")
 
     # ---- views used by the program and the tools --------------------------------------------------
     def name(self, resource: str) -> str:
@@ -189,6 +237,12 @@ class StageConfig:
                 s = str(v)
             out[config_key(f.name)] = s
         return out
+
+
+def _reserved_mail_domain(address: str) -> bool:
+    domain = address.rpartition("@")[2].strip().lower().rstrip(".")
+    return (domain in RESERVED_MAIL_DOMAINS or domain.endswith(tuple(f".{d}" for d in RESERVED_MAIL_DOMAINS))
+            or domain.rpartition(".")[2] in RESERVED_MAIL_TLDS)
 
 
 def _coerce(f: dataclasses.Field, raw: Any) -> Any:
@@ -245,7 +299,11 @@ def load_stage_config(stage: str, root: Path | str | None = None,
 
 
 def from_pulumi() -> StageConfig:
-    """Inside the Pulumi program: read every known key from ``pulumi.Config`` for the current stack."""
+    """Inside the Pulumi program: read every known key from ``pulumi.Config`` for the current stack.
+
+    The program runs only under the pulumi CLI, i.e. for a deployment, so the deployment rules
+    (:meth:`StageConfig.validate_deployment`) apply here, before any resource is created.
+    """
     import pulumi
 
     cfg = pulumi.Config(NAMESPACE)
@@ -260,4 +318,6 @@ def from_pulumi() -> StageConfig:
     region = pulumi.Config("aws").get("region")
     if region:
         values["aws:region"] = region
-    return StageConfig.from_mapping(pulumi.get_stack(), values)
+    cfg = StageConfig.from_mapping(pulumi.get_stack(), values)
+    cfg.validate_deployment()
+    return cfg

@@ -6,10 +6,12 @@ them. Each rule returns :class:`Violation`s; :func:`check` runs them all. Nothin
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-__all__ = ["RecordedResource", "Violation", "RULES", "check", "TAGGABLE_TYPES", "UNSCOPABLE_ACTIONS"]
+__all__ = ["RecordedResource", "Violation", "RULES", "check", "TAGGABLE_TYPES", "UNSCOPABLE_ACTIONS",
+           "MIN_PYTHON_RUNTIME"]
 
 BUCKET = "aws:s3/bucket:Bucket"
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
@@ -23,6 +25,13 @@ FUNCTION = "aws:lambda/function:Function"
 INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+LAYER = "aws:lambda/layerVersion:LayerVersion"
+RECURSION_CONFIG = "aws:lambda/functionRecursionConfig:FunctionRecursionConfig"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 IAM_POLICY_TYPES = {"aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy",
                     "aws:iam/groupPolicy:GroupPolicy"}
 TAGGABLE_TYPES = {BUCKET, QUEUE, TABLE, FUNCTION, ESM, LOG_GROUP, "aws:iam/role:Role", "aws:sns/topic:Topic",
@@ -31,6 +40,13 @@ PUBLIC_ACLS = {"public-read", "public-read-write", "authenticated-read"}
 # Actions AWS does not authorise per resource: "*" is the only Resource they accept.
 UNSCOPABLE_ACTIONS = {"cloudwatch:PutMetricData", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
                       "sqs:ListQueues", "s3:ListAllMyBuckets", "logs:DescribeLogGroups"}
+# The oldest Python runtime relay deploys: python3.13 runs on Amazon Linux 2023 and is the Python the
+# project is tested with; python3.11 and older sit on Amazon Linux 2, which AWS has deprecated (creating,
+# then updating, functions on a deprecated runtime is blocked).
+MIN_PYTHON_RUNTIME = (3, 13)
+_PYTHON_RUNTIME = re.compile(r"^python(\d+)\.(\d+)$")
+# Lambda's default when a function names no architecture.
+_DEFAULT_ARCHITECTURES = ["x86_64"]
 
 
 @dataclass(frozen=True)
@@ -229,6 +245,94 @@ def functions_have_log_retention(resources: list[RecordedResource]) -> Iterable[
             yield _v("log-retention", f, "has no log group with a retention")
 
 
+def _runtime_supported(runtime: Any) -> bool:
+    match = _PYTHON_RUNTIME.match(str(runtime or ""))
+    return match is not None and (int(match.group(1)), int(match.group(2))) >= MIN_PYTHON_RUNTIME
+
+
+def supported_runtimes(resources: list[RecordedResource]) -> Iterable[Violation]:
+    """Every function runs, and every layer is published for, python3.13 or newer (never a deprecated runtime)."""
+    minimum = "python{}.{}".format(*MIN_PYTHON_RUNTIME)
+    for f in _of(resources, FUNCTION):
+        if not _runtime_supported(f.inputs.get("runtime")):
+            yield _v("supported-runtime", f, f"runtime {f.inputs.get('runtime')!r} is not {minimum} or newer")
+    for layer in _of(resources, LAYER):
+        runtimes = list(layer.inputs.get("compatibleRuntimes") or [])
+        old = [r for r in runtimes if not _runtime_supported(r)]
+        if not runtimes:
+            yield _v("supported-runtime", layer, f"names no compatible runtime ({minimum} or newer)")
+        elif old:
+            yield _v("supported-runtime", layer, f"compatible runtimes include {old}, older than {minimum}")
+
+
+def layers_match_function_architecture(resources: list[RecordedResource]) -> Iterable[Violation]:
+    """A function only uses layers built for its architecture (compiled wheels load on one CPU only)."""
+    layers = {layer.outputs.get("arn"): layer for layer in _of(resources, LAYER)}
+    for f in _of(resources, FUNCTION):
+        architectures = list(f.inputs.get("architectures") or _DEFAULT_ARCHITECTURES)
+        for arn in f.inputs.get("layers") or []:
+            layer = layers.get(arn)
+            if layer is None:
+                continue  # a layer of another stack or a public one: its metadata is not here to check
+            compatible = list(layer.inputs.get("compatibleArchitectures") or [])
+            if not set(architectures) <= set(compatible):
+                yield _v("layer-matches-function", f,
+                         f"runs on {architectures} but layer {layer.inputs.get('layerName')} is built for {compatible}")
+
+
+def _role_statements(resources: list[RecordedResource], role_arn: Any) -> list[dict[str, Any]]:
+    roles = [r for r in _of(resources, ROLE) if r.outputs.get("arn") == role_arn]
+    refs = {x for r in roles for x in (r.outputs.get("name"), r.inputs.get("name"), r.outputs.get("id")) if x}
+    return [st for p in _of(resources, ROLE_POLICY) if p.inputs.get("role") in refs
+            for st in _as_doc(p.inputs.get("policy")).get("Statement", []) if st.get("Effect") == "Allow"]
+
+
+def _may_send_to(statements: list[dict[str, Any]], queue_arn: str) -> bool:
+    sends = {"sqs:SendMessage", "sqs:SendMessageBatch", "sqs:*", "*"}
+    return any(set(map(str, _listify(st.get("Action", [])))) & sends
+               and ({queue_arn, "*"} & set(map(str, _listify(st.get("Resource", [])))))
+               for st in statements)
+
+
+def self_enqueuing_functions_allow_recursion(resources: list[RecordedResource]) -> Iterable[Violation]:
+    """A function that may send to the queue that invokes it has ``recursiveLoop = Allow``.
+
+    Lambda stops such a loop after about 16 invocations by default (``Terminate``); for relay's job
+    worker the loop is the design (next step, delay hops), so the setting must say so.
+    """
+    functions = {f.inputs.get("name") or f.outputs.get("name"): f for f in _of(resources, FUNCTION)}
+    allowed = {c.inputs.get("functionName") for c in _of(resources, RECURSION_CONFIG)
+               if c.inputs.get("recursiveLoop") == "Allow"}
+    for m in _of(resources, ESM):
+        source = str(m.inputs.get("eventSourceArn", ""))
+        fn = functions.get(m.inputs.get("functionName"))
+        if ":sqs:" not in source or fn is None:
+            continue
+        name = fn.inputs.get("name") or fn.outputs.get("name")
+        if _may_send_to(_role_statements(resources, fn.inputs.get("role")), source) and not (
+                {name, fn.outputs.get("arn")} & allowed):
+            yield _v("recursion-allowed", fn,
+                     f"sends to {source.rsplit(':', 1)[-1]}, which invokes it, without a FunctionRecursionConfig "
+                     "recursiveLoop=Allow: Lambda stops the chain after ~16 invocations")
+
+
+def alarm_actions_reach_someone(resources: list[RecordedResource]) -> Iterable[Violation]:
+    """An alarm with actions on notifies a topic someone subscribes to (or a target managed elsewhere)."""
+    topics = {t.outputs.get("arn"): t for t in _of(resources, TOPIC)}
+    subscribed = {s.inputs.get("topic") or s.inputs.get("topicArn") for s in _of(resources, SUBSCRIPTION)}
+    for alarm in _of(resources, ALARM):
+        if alarm.inputs.get("actionsEnabled") is False:
+            continue
+        targets = list(alarm.inputs.get("alarmActions") or [])
+        # a target this stack did not create (an existing pager topic) has its subscribers elsewhere
+        reached = [t for t in targets if t not in topics or t in subscribed]
+        if not targets:
+            yield _v("alarm-reaches-someone", alarm, "actions are on but it has no alarm action")
+        elif not reached:
+            silent = ", ".join(str(topics[t].inputs.get("name")) for t in targets)
+            yield _v("alarm-reaches-someone", alarm, f"actions are on but nothing subscribes to {silent}")
+
+
 def tagged(resources: list[RecordedResource]) -> Iterable[Violation]:
     """Every taggable resource carries ``project=relay`` and a ``stage`` tag."""
     for r in resources:
@@ -249,6 +353,10 @@ RULES: dict[str, Rule] = {
     "async-on-failure": async_functions_have_on_failure,
     "log-retention": functions_have_log_retention,
     "tagged": tagged,
+    "supported-runtime": supported_runtimes,
+    "layer-matches-function": layers_match_function_architecture,
+    "recursion-allowed": self_enqueuing_functions_allow_recursion,
+    "alarm-reaches-someone": alarm_actions_reach_someone,
 }
 
 

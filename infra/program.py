@@ -96,8 +96,10 @@ def build(cfg: StageConfig, *, bucket_name: str | None = None) -> dict[str, pulu
     dlqs = DeadLetterQueues("dead-letters", DeadLetterQueuesArgs(
         job_dlq_name=cfg.name("job-dlq"), stream_dlq_name=cfg.name("stream-dlq"),
         async_dlq_name=cfg.name("async-dlq"), tags=tags))
+    layer_code = lambda_packaging.layer_code(cfg.architecture)
     layer = DependencyLayer("dependencies", DependencyLayerArgs(
-        layer_name=cfg.name("deps"), code=lambda_packaging.layer_archive()))
+        layer_name=cfg.name("deps"), code=layer_code.archive, architecture=cfg.architecture,
+        source_code_hash=layer_code.source_code_hash))
 
     # Table names are known before the tables exist; the shared environment uses the plain names so
     # the message log's own function can be created in the same component as its table.
@@ -106,7 +108,7 @@ def build(cfg: StageConfig, *, bucket_name: str | None = None) -> dict[str, pulu
         environment=_function_environment(cfg, store.bucket_name, cfg.name("messages"),
                                           cfg.name("message-log"), state.state_table.name),
         tags=tags, stage=cfg.stage, timeout=cfg.function_timeout, memory_size=cfg.memory_size,
-        log_retention_days=cfg.log_retention_days)
+        log_retention_days=cfg.log_retention_days, architecture=cfg.architecture)
 
     log = MessageLog("message-log", MessageLogArgs(
         message_table_name=cfg.name("messages"), log_table_name=cfg.name("message-log"),
@@ -139,6 +141,7 @@ def build(cfg: StageConfig, *, bucket_name: str | None = None) -> dict[str, pulu
         ]))
     alarms = Alarms("alarms", AlarmsArgs(
         name_prefix=f"relay-{cfg.stage}", actions_enabled=cfg.alarm_actions, email=cfg.alarm_email,
+        recipient_topic_arn=cfg.alarm_topic_arn,
         dead_letter_queues={"job-dlq": dlqs.job_dlq.name, "stream-dlq": dlqs.stream_dlq.name,
                             "async-dlq": dlqs.async_dlq.name},
         job_queue_name=automations.job_queue.name, stream_function_name=log.log_indexer.name,

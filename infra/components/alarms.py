@@ -22,6 +22,9 @@ class AlarmsArgs:
     oldest_job_seconds: int
     tags: Mapping[str, str]
     email: str = ""
+    # an existing topic (pager, chat bridge) notified besides relay-<stage>-alarms; its subscribers
+    # are managed where the topic is
+    recipient_topic_arn: str = ""
 
 
 class Alarms(pulumi.ComponentResource):
@@ -38,6 +41,9 @@ class Alarms(pulumi.ComponentResource):
             aws.sns.TopicSubscription(f"{name}-email", topic=self.topic.arn, protocol="email",
                                       endpoint=args.email, opts=child)
         self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+        targets: list[pulumi.Input[str]] = [self.topic.arn]
+        if args.recipient_topic_arn:
+            targets.append(args.recipient_topic_arn)
 
         def alarm(key: str, description: str, namespace: str, metric: str, dimensions: Mapping[str, pulumi.Input[str]],
                   statistic: str, threshold: float, period: int = 60) -> None:
@@ -48,8 +54,8 @@ class Alarms(pulumi.ComponentResource):
                 comparison_operator="GreaterThanThreshold",
                 # no data means no traffic, which is healthy for every alarm here
                 treat_missing_data="notBreaching",
-                actions_enabled=args.actions_enabled, alarm_actions=[self.topic.arn],
-                ok_actions=[self.topic.arn], tags=dict(args.tags), opts=child)
+                actions_enabled=args.actions_enabled, alarm_actions=list(targets),
+                ok_actions=list(targets), tags=dict(args.tags), opts=child)
 
         for key, queue_name in args.dead_letter_queues.items():
             alarm(f"{key}-visible", f"Messages are waiting in the {key}: inspect and redrive from the console.",

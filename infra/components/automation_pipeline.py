@@ -69,6 +69,12 @@ class AutomationPipeline(pulumi.ComponentResource):
             f"{name}-job-worker",
             args.functions.args("job-worker", job_statements, timeout=jobs.worker_timeout, environment=env),
             opts=child)
+        # The job worker enqueues the next step (and each delay hop) on the queue that invokes it: a
+        # loop by design. Left at Lambda's default (Terminate), AWS stops the chain after ~16
+        # invocations, so a long automation or a wait of hours would silently die.
+        self.job_worker_recursion = aws.lambda_.FunctionRecursionConfig(
+            f"{name}-job-worker-recursion", function_name=self.job_worker.name, recursive_loop="Allow",
+            opts=child)
 
         self.mapping = aws.lambda_.EventSourceMapping(
             f"{name}-job-mapping",

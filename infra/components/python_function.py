@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import policies
-from infra.lambda_packaging import LAMBDA_RUNTIME
+from infra.layer.lambda_platform import DEFAULT_ARCHITECTURE, LAMBDA_RUNTIME
 
 __all__ = ["PythonFunction", "PythonFunctionArgs", "FunctionDefaults"]
 
@@ -33,6 +33,7 @@ class PythonFunctionArgs:
     log_retention_days: int = 14
     layers: Sequence[pulumi.Input[str]] = field(default_factory=list)
     runtime: str = LAMBDA_RUNTIME
+    architecture: str = DEFAULT_ARCHITECTURE     # must match the layer's, which carries compiled wheels
 
 
 @dataclass
@@ -47,6 +48,7 @@ class FunctionDefaults:
     timeout: int = 10
     memory_size: int = 256
     log_retention_days: int = 14
+    architecture: str = DEFAULT_ARCHITECTURE
 
     def args(self, function: str, statements: pulumi.Input[list[dict[str, Any]]], *,
              timeout: int | None = None, environment: Mapping[str, pulumi.Input[str]] | None = None,
@@ -64,6 +66,7 @@ class FunctionDefaults:
             memory_size=self.memory_size,
             log_retention_days=self.log_retention_days,
             layers=self.layers,
+            architecture=self.architecture,
         )
 
 
@@ -94,6 +97,7 @@ class PythonFunction(pulumi.ComponentResource):
             f"{name}-function",
             name=args.name,
             runtime=args.runtime,
+            architectures=[args.architecture],
             handler=args.handler,
             code=args.code,
             layers=list(args.layers),

@@ -141,7 +141,8 @@ def byte_compile(files: Mapping[str, bytes], python: str = sys.executable) -> di
     """
     version = _python_version(python)
     if version != PYTHON_VERSION:
-        raise LayerBuildError(f"byte-compiling for {LAMBDA_RUNTIME} needs Python {PYTHON_VERSION}; {python} is {version}")
+        raise LayerBuildError(
+            f"byte-compiling for {LAMBDA_RUNTIME} needs Python {PYTHON_VERSION}; {python} is {version}")
     with tempfile.TemporaryDirectory(prefix="relay-pyc-") as tmp:
         sources, compiled = Path(tmp) / "sources.zip", Path(tmp) / "pycs.zip"
         with zipfile.ZipFile(sources, "w", compression=zipfile.ZIP_STORED) as archive:

@@ -5,14 +5,13 @@ from typing import Iterator
 
 import pytest
 
-from infra.config import load_stage_config
-from tests.infra.infra_stacks import STAGES, BuiltStack, build_stage
+from tests.infra.infra_stacks import STAGES, BuiltStack, build_stage, stage_config
 
 
 @pytest.fixture(scope="session")
 def stacks() -> dict[str, BuiltStack]:
-    """dev, prod and local, each built once from its Pulumi.<stage>.yaml."""
-    return {stage: build_stage(load_stage_config(stage)) for stage in STAGES}
+    """dev, prod and local, each built once from its Pulumi.<stage>.yaml (prod with its alarm recipient)."""
+    return {stage: build_stage(stage_config(stage)) for stage in STAGES}
 
 
 @pytest.fixture(params=STAGES)

@@ -11,9 +11,11 @@ from infra.layer.wheel_cache import cache_dir, sha256_file
 # real wheels do, so both paths of the unpacker are exercised.
 FIXTURE_WHEELS: dict[str, dict[str, str]] = {
     "relay_fixture_core": {
-        "relay_fixture_core/__init__.py": "KINDS = {'email', 'sms', 'push'}\n\ndef greet(name):\n    return f'hi {name}'\n",
+        "relay_fixture_core/__init__.py":
+            "KINDS = {'email', 'sms', 'push'}\n\ndef greet(name):\n    return f'hi {name}'\n",
         "relay_fixture_core/render.py": "from relay_fixture_core import greet\n\nTEMPLATE = greet('Ada')\n",
-        "relay_fixture_core-1.0.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: relay-fixture-core\nVersion: 1.0.0\n",
+        "relay_fixture_core-1.0.0.dist-info/METADATA":
+            "Metadata-Version: 2.1\nName: relay-fixture-core\nVersion: 1.0.0\n",
         "relay_fixture_core-1.0.0.dist-info/RECORD": "",
     },
     "relay_fixture_extras": {

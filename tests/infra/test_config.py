@@ -35,6 +35,15 @@ def test_prod_differs_from_dev_only_by_config_values() -> None:
         ({"requestRetentionDays": 0}, "relay:requestRetentionDays", "at least 1 day"),
         ({"alarmEmail": "oncall"}, "relay:alarmEmail", "must be an email address"),
         ({"jobBatchSize": 25, "jobBatchingWindow": 0}, "relay:jobBatchingWindow", "at least 1 s"),
+        ({"architecture": "x86"}, "relay:architecture", "must be one of arm64, x86_64"),
+        ({"alarmEmail": "oncall@example.com"}, "relay:alarmEmail", "reserved example domain"),
+        ({"alarmEmail": "pager@ops.example.org"}, "relay:alarmEmail", "reserved example domain"),
+        ({"alarmEmail": "oncall@acme.test"}, "relay:alarmEmail", "reserved example domain"),
+        ({"alarmTopicArn": "acme-pager"}, "relay:alarmTopicArn", "must be an SNS topic ARN"),
+        ({"alarmTopicArn": "arn:aws:sqs:us-east-1:123456789012:acme-pager"}, "relay:alarmTopicArn",
+         "must be an SNS topic ARN"),
+        ({"alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:acme-pager"}, "relay:alarmTopicArn",
+         "must be in the stage's region us-east-1"),
     ],
 )
 def test_broken_config_is_rejected_naming_key_and_rule(values: dict, key: str, rule: str) -> None:
@@ -47,3 +56,39 @@ def test_pulumi_string_values_are_coerced() -> None:
     cfg = StageConfig.from_mapping("dev", {"relay:versioning": "true", "relay:operators": '["a@example.com"]',
                                            "relay:jobBatchSize": "10"})
     assert cfg.versioning is True and cfg.operators == ("a@example.com",) and cfg.job_batch_size == 10
+
+
+def test_architecture_defaults_to_arm64_and_every_stage_file_names_it() -> None:
+    assert StageConfig(stage="dev").architecture == "arm64"
+    assert {load_stage_config(s).architecture for s in ("dev", "prod", "local")} == {"arm64"}
+    assert StageConfig.from_mapping("dev", {"relay:architecture": "x86_64"}).architecture == "x86_64"
+
+
+@pytest.mark.parametrize("recipient", [
+    {"alarmEmail": "oncall@acme.internal"},
+    {"alarmTopicArn": "arn:aws:sns:us-east-1:123456789012:acme-pager"},
+    {"alarmEmail": "oncall@acme.internal", "alarmTopicArn": "arn:aws:sns:us-east-1:123456789012:acme-pager"},
+])
+def test_alarm_actions_with_a_recipient_are_deployable(recipient: dict) -> None:
+    StageConfig.from_mapping("prod", {"alarmActions": True, **recipient}).validate_deployment()
+
+
+def test_alarm_actions_without_recipient_refused_for_deployment_naming_both_keys() -> None:
+    cfg = StageConfig.from_mapping("prod", {"alarmActions": True})  # a tool may still read it
+    with pytest.raises(ConfigError) as err:
+        cfg.validate_deployment()
+    assert str(err.value).startswith("relay:alarmEmail is not set: relay:alarmActions is true in stage 'prod'")
+    assert "relay:alarmTopicArn" in str(err.value)
+
+
+def test_committed_prod_file_reads_for_tools_but_is_not_deployable_until_a_recipient_is_set() -> None:
+    prod = load_stage_config("prod")  # the console and `relay capacity` read it as committed
+    assert prod.alarm_actions and not (prod.alarm_email or prod.alarm_topic_arn)
+    with pytest.raises(ConfigError, match="relay:alarmEmail is not set"):
+        prod.validate_deployment()
+    load_stage_config("prod", overrides={"relay:alarmEmail": "oncall@acme.internal"}).validate_deployment()
+
+
+@pytest.mark.parametrize("stage", ["dev", "local"])
+def test_stages_without_alarm_actions_need_no_recipient(stage: str) -> None:
+    load_stage_config(stage).validate_deployment()

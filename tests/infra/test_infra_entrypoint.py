@@ -11,7 +11,7 @@ import pytest
 
 from infra.config import PROJECT_ROOT, ConfigError, load_stage_config
 from infra.program import OUTPUT_KEYS
-from tests.infra.infra_stacks import build_stage, run_program
+from tests.infra.infra_stacks import build_stage, run_program, stage_config
 from tests.infra.recording_mocks import RecordingMocks
 
 MAIN = str(PROJECT_ROOT / "infra" / "__main__.py")
@@ -31,7 +31,7 @@ def _run_main(stage: str, config: dict[str, str], monkeypatch: pytest.MonkeyPatc
 
 
 def test_main_reads_stack_config_and_exports_contract_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
-    config = load_stage_config("prod").as_pulumi_values()
+    config = stage_config("prod").as_pulumi_values()
     mocks, exported = _run_main("prod", config, monkeypatch)
     assert list(exported) == list(OUTPUT_KEYS)
     assert exported["stage"] == "prod"
@@ -58,6 +58,7 @@ def test_main_preview_from_infra_dir_packages_the_functions_tree(monkeypatch: py
     ("relay:jobMaxReceiveCount", "3", "relay:jobMaxReceiveCount = 3: must be at least 5"),
     ("relay:jobVisibilityTimeout", "60", "relay:jobVisibilityTimeout = 60: must be at least 6 x relay:jobWorkerTimeout"),
     ("relay:parallelizationFactor", "11", "relay:parallelizationFactor = 11: must be between 1 and 10"),
+    ("relay:architecture", "sparc", "relay:architecture = 'sparc': must be one of arm64, x86_64"),
 ])
 def test_main_broken_stack_config_rejected_before_any_resource(monkeypatch: pytest.MonkeyPatch, key: str,
                                                                 value: str, message: str) -> None:
@@ -67,6 +68,30 @@ def test_main_broken_stack_config_rejected_before_any_resource(monkeypatch: pyte
         _run_main("dev", config, monkeypatch, mocks)
     assert message in str(err.value)
     assert mocks.resources == [] and mocks.calls == []
+
+
+def test_main_prod_as_committed_without_alarm_recipient_refused_before_any_resource(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN Pulumi.prod.yaml as the repo ships it: alarm actions on, no recipient named yet
+    config = load_stage_config("prod").as_pulumi_values()
+    assert config["relay:alarmActions"] == "true" and config["relay:alarmEmail"] == ""
+    mocks = RecordingMocks()
+    # WHEN the pulumi CLI runs the program THEN it stops, naming the key to set, before any resource
+    with pytest.raises(ConfigError) as err:
+        _run_main("prod", config, monkeypatch, mocks)
+    message = str(err.value)
+    assert message.startswith("relay:alarmEmail is not set: relay:alarmActions is true in stage 'prod'")
+    assert "relay:alarmTopicArn" in message and "relay-prod-alarms" in message
+    assert mocks.resources == [] and mocks.calls == []
+
+
+def test_main_prod_with_existing_topic_as_only_recipient_deploys(monkeypatch: pytest.MonkeyPatch) -> None:
+    pager = "arn:aws:sns:us-east-1:123456789012:acme-pager"
+    config = {**load_stage_config("prod").as_pulumi_values(), "relay:alarmTopicArn": pager}
+    mocks, exported = _run_main("prod", config, monkeypatch)
+    alarms = [r for r in mocks.resources if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"]
+    assert alarms and all(a.inputs["alarmActions"] == [exported["alarm_topic_arn"], pager] for a in alarms)
+    assert not [r for r in mocks.resources if r.type == "aws:sns/topicSubscription:TopicSubscription"]
 
 
 def test_build_hand_made_invalid_config_rejected_before_any_resource() -> None:

@@ -18,7 +18,9 @@ from packaging.requirements import Requirement
 
 from infra.layer import download_wheels, lock
 from infra.layer.lambda_platform import ARCHITECTURES
-from infra.layer.lockfile import LockedWheel, LockFileError, format_lock, lock_path, normalize_name, parse_lock, read_lock
+from infra.layer.lockfile import (
+    LockedWheel, LockFileError, format_lock, lock_path, normalize_name, parse_lock, read_lock,
+)
 from infra.layer.wheel_cache import cache_dir, match_wheels
 from tests.infra.layer_fixtures import FIXTURE_WHEELS, make_fixture_layer_inputs, make_wheel
 
@@ -70,7 +72,8 @@ def test_committed_lock_is_closed_under_the_wheels_own_requirements(architecture
         if requirement.marker is not None and not requirement.marker.evaluate({**env, "extra": extra}):
             continue
         assert name in versions, f"{name} is needed ({requirement}) but not locked"
-        assert requirement.specifier.contains(versions[name], prereleases=True), f"{name}=={versions[name]} vs {requirement}"
+        assert requirement.specifier.contains(versions[name], prereleases=True), (
+            f"{name}=={versions[name]} does not meet {requirement}")
         for wanted_extra in {""} | set(requirement.extras):
             if (name, wanted_extra) in seen:
                 continue
@@ -96,7 +99,8 @@ def test_lock_format_round_trips_sorted_with_a_header() -> None:
     ("jinja2>=3.1\n", "not pinned as name==version"),
     ("jinja2==3.1.6\n", "needs --hash=sha256"),
     ("jinja2==3.1.6 --hash=md5:abc\n", "needs --hash=sha256"),
-    (f"jinja2==3.1.6 --hash=sha256:{'a' * 64}\nJinja2==3.1.5 --hash=sha256:{'b' * 64}\n", "pinned more than once: jinja2"),
+    (f"jinja2==3.1.6 --hash=sha256:{'a' * 64}\nJinja2==3.1.5 --hash=sha256:{'b' * 64}\n",
+     "pinned more than once: jinja2"),
 ])
 def test_malformed_lock_refused_naming_the_entry(text: str, message: str) -> None:
     with pytest.raises(LockFileError, match=message):
@@ -121,7 +125,8 @@ class FakeResolver:
         for wheel in self.source.glob("*.whl"):
             shutil.copy(wheel, dest / wheel.name)
         if self.skew and "manylinux2014_x86_64" in cmd:  # a platform marker pulled another version
-            (dest / "relay_fixture_core-1.0.0-py3-none-any.whl").rename(dest / "relay_fixture_core-1.0.1-py3-none-any.whl")
+            core = dest / "relay_fixture_core-1.0.0-py3-none-any.whl"
+            core.rename(dest / "relay_fixture_core-1.0.1-py3-none-any.whl")
 
 
 def test_write_locks_resolves_each_platform_under_the_first_ones_pins(tmp_path: Path) -> None:
@@ -175,7 +180,8 @@ def test_ensure_wheels_downloads_missing_ones_with_hash_checking(tmp_path: Path)
         for wheel in cache_dir("arm64", source_root).glob("*.whl"):
             shutil.copy(wheel, Path(cmd[cmd.index("--dest") + 1]) / wheel.name)
 
-    directory, fetched = download_wheels.ensure_wheels("arm64", cache_root=tmp_path / "cache", lock_dir=lock_dir, run=pip)
+    directory, fetched = download_wheels.ensure_wheels("arm64", cache_root=tmp_path / "cache", lock_dir=lock_dir,
+                                                       run=pip)
     assert fetched == wheels and not match_wheels(wheels, directory)[1]
     (cmd,) = commands
     assert {"download", "--no-deps", "--require-hashes", "--only-binary=:all:"} <= set(cmd)

@@ -97,6 +97,24 @@ PLANTS: dict[str, tuple[str, str, Callable[[list[RecordedResource]], list[Record
         lambda i: i.pop("retentionInDays"))),
     "untagged queue": ("tagged", "lack project=relay and stage", lambda rs: _mutate(
         rs, "aws:sqs/queue:Queue", lambda r: r.inputs["name"] == "relay-dev-job-dlq", lambda i: i.pop("tags"))),
+    "function on a deprecated runtime": ("supported-runtime", "'python3.11' is not python3.13 or newer",
+        lambda rs: _mutate(rs, "aws:lambda/function:Function", lambda r: r.inputs["name"] == "relay-dev-api",
+                           lambda i: i.update(runtime="python3.11"))),
+    "layer for a deprecated runtime": ("supported-runtime", "include ['python3.12'], older than python3.13",
+        lambda rs: _mutate(rs, "aws:lambda/layerVersion:LayerVersion", any_,
+                           lambda i: i.update(compatibleRuntimes=["python3.12"]))),
+    "function on another CPU than its layer": ("layer-matches-function", "runs on ['x86_64'] but layer relay-dev-deps",
+        lambda rs: _mutate(rs, "aws:lambda/function:Function", lambda r: r.inputs["name"] == "relay-dev-send-worker",
+                           lambda i: i.pop("architectures"))),
+    "job worker without recursion setting": ("recursion-allowed", "sends to relay-dev-jobs, which invokes it",
+        lambda rs: _remove("aws:lambda/functionRecursionConfig:FunctionRecursionConfig", rs, any_)),
+    "job worker recursion left at Terminate": ("recursion-allowed", "recursiveLoop=Allow", lambda rs: _mutate(
+        rs, "aws:lambda/functionRecursionConfig:FunctionRecursionConfig", any_,
+        lambda i: i.update(recursiveLoop="Terminate"))),
+    "alarm actions on with no subscriber": ("alarm-reaches-someone", "nothing subscribes to relay-dev-alarms",
+        lambda rs: _mutate(rs, "aws:cloudwatch/metricAlarm:MetricAlarm",
+                           lambda r: r.inputs["name"] == "relay-dev-job-dlq-visible",
+                           lambda i: i.update(actionsEnabled=True))),
 }
 
 
@@ -111,3 +129,34 @@ def test_planted_violation_is_reported_by_its_rule(stacks: dict[str, BuiltStack]
 
 def test_every_rule_has_a_planted_violation() -> None:
     assert {rule for rule, _, _ in PLANTS.values()} == set(RULES)
+
+
+def test_alarm_subscriber_rule_passes_with_an_email_or_an_existing_topic(stacks: dict[str, BuiltStack]) -> None:
+    # prod (built with its owner's alarmEmail) has actions on: the subscription is what makes it pass
+    prod = stacks["prod"].resources
+    assert any(r.inputs.get("actionsEnabled") for r in prod if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert check(prod) == []
+    unsubscribed = _remove("aws:sns/topicSubscription:TopicSubscription", prod, any_)
+    assert {v.rule for v in check(unsubscribed)} == {"alarm-reaches-someone"}
+    # an existing topic the alarms also notify counts as a recipient managed elsewhere
+    pager = "arn:aws:sns:us-east-1:123456789012:acme-pager"
+    with_pager = [RecordedResource(r.type, r.name, {**r.inputs, "alarmActions": [*r.inputs["alarmActions"], pager]},
+                                   r.outputs) if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm" else r
+                  for r in unsubscribed]
+    assert check(with_pager) == []
+
+
+def test_recursion_rule_flags_only_functions_that_may_send_to_their_own_queue(stacks: dict[str, BuiltStack]) -> None:
+    # the request worker also sends to the job queue, but S3 invokes it, not that queue: no loop of its own
+    dev = stacks["dev"].resources
+    unset = _remove("aws:lambda/functionRecursionConfig:FunctionRecursionConfig", dev, any_)
+    assert [v.resource for v in check(unset)] == ["aws:lambda/function:Function automation-pipeline-job-worker-function"]
+    # and the job worker is flagged because it may send there: without that permission there is no loop
+    def drop_send(doc: dict[str, Any]) -> None:
+        for st in doc["Statement"]:
+            if isinstance(st.get("Action"), list) and "sqs:SendMessage" in st["Action"]:
+                st["Action"] = [a for a in st["Action"] if a != "sqs:SendMessage"]
+
+    job_only = _mutate(dev, "aws:iam/rolePolicy:RolePolicy", _policy("job-worker"), _edit_policy(drop_send))
+    no_config = _remove("aws:lambda/functionRecursionConfig:FunctionRecursionConfig", job_only, any_)
+    assert [v for v in check(no_config) if v.rule == "recursion-allowed"] == []

@@ -17,6 +17,8 @@ TABLE = "aws:dynamodb/table:Table"
 FUNCTION = "aws:lambda/function:Function"
 ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+LAYER = "aws:lambda/layerVersion:LayerVersion"
+RECURSION = "aws:lambda/functionRecursionConfig:FunctionRecursionConfig"
 FUNCTIONS = ("api", "send-worker", "request-worker", "job-worker", "log-indexer")
 
 # What the local deployer maps into the emulator; a new type must be agreed with it first.
@@ -29,7 +31,9 @@ CONVENTIONAL_TYPES = {
     "aws:lambda/permission:Permission", "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
     "aws:lambda/functionUrl:FunctionUrl", "aws:lambda/layerVersion:LayerVersion", "aws:iam/role:Role",
     "aws:iam/rolePolicy:RolePolicy", "aws:cloudwatch/logGroup:LogGroup", ALARM, "aws:sns/topic:Topic",
-    "aws:ssm/parameter:Parameter",
+    "aws:sns/topicSubscription:TopicSubscription", "aws:ssm/parameter:Parameter",
+    # moto has no recursion API: the emulator passes it through unmapped (the data plane may read it)
+    RECURSION,
 }
 
 
@@ -229,12 +233,15 @@ def test_request_store_private_encrypted_tls_only_with_lifecycle(stack: BuiltSta
 
 def test_functions_runtime_handler_code_layer_and_environment(stack: BuiltStack) -> None:
     cfg, o = stack.cfg, stack.outputs
-    layer_arns = [lv.outputs["arn"] for lv in stack.of("aws:lambda/layerVersion:LayerVersion")]
-    assert len(layer_arns) == 1
+    (layer,) = stack.of(LAYER)
+    layer_arns = [layer.outputs["arn"]]
+    assert layer.inputs["compatibleRuntimes"] == ["python3.13"]
+    assert layer.inputs["compatibleArchitectures"] == [cfg.architecture]
     for fn in FUNCTIONS:
         f = stack.named(FUNCTION, cfg.name(fn)).inputs
         module = fn.replace("-", "_")
-        assert f["runtime"] == "python3.11"
+        assert f["runtime"] == "python3.13"
+        assert f["architectures"] == [cfg.architecture] == ["arm64"]
         assert f["handler"] == f"functions.{module}.handler.lambda_handler"
         assert f["layers"] == layer_arns
         assert f["memorySize"] == cfg.memory_size
@@ -288,7 +295,32 @@ def test_alarms_watch_dlqs_stream_age_oldest_job_and_errors(stack: BuiltStack) -
     for fn in FUNCTIONS:
         assert alarms[f"{p}{fn}-errors"]["dimensions"] == {"FunctionName": cfg.name(fn)}
     for a in alarms.values():
-        assert a["alarmActions"] == [stack.outputs["alarm_topic_arn"]]
+        assert a["alarmActions"] == a["okActions"] == [stack.outputs["alarm_topic_arn"]]
+    subscriptions = [s.inputs for s in stack.of("aws:sns/topicSubscription:TopicSubscription")]
+    if cfg.alarm_email:  # prod, with the recipient its owner sets
+        assert subscriptions == [{"topic": stack.outputs["alarm_topic_arn"], "protocol": "email",
+                                  "endpoint": cfg.alarm_email}]
+    else:
+        assert subscriptions == []
+
+
+def test_job_worker_alone_allows_its_own_recursive_loop(stack: BuiltStack) -> None:
+    (recursion,) = stack.of(RECURSION)
+    assert recursion.inputs == {"functionName": stack.cfg.name("job-worker"), "recursiveLoop": "Allow"}
+
+
+@pytest.mark.parametrize("architecture", ["arm64", "x86_64"])
+def test_architecture_from_config_reaches_every_function_and_the_layer(architecture: str) -> None:
+    from infra.config import load_stage_config
+    from tests.infra.infra_stacks import build_stage
+
+    cfg = load_stage_config("dev", overrides={"relay:architecture": architecture})
+    stack = build_stage(cfg)
+    assert {tuple(f.inputs["architectures"]) for f in stack.of(FUNCTION)} == {(architecture,)}
+    (layer,) = stack.of(LAYER)
+    assert layer.inputs["compatibleArchitectures"] == [architecture]
+    placeholder = layer.inputs["code"].assets["python/relay_layer_skipped.txt"].text
+    assert f"infra/layer/requirements-{architecture}.lock" in placeholder
 
 
 def test_each_function_has_own_role_with_stage_scoped_policy(stack: BuiltStack) -> None:
