@@ -20,6 +20,8 @@ setup:
 	  echo "setup: installing relay and its pinned dependencies into $(VENV) (minutes, once)"; \
 	  $(VENV)/bin/pip install -q --upgrade pip && \
 	  $(VENV)/bin/pip install -q -e '.[dev]' && echo "$(HASH)" > $(STAMP); fi
+	@# the Lambda layer's wheels, checked against infra/layer/requirements-*.lock (downloaded once)
+	@$(VENV)/bin/python -m infra.layer.download_wheels
 
 run: setup
 	$(VENV)/bin/relay up --demo

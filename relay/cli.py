@@ -64,10 +64,19 @@ def _dispatch(args: argparse.Namespace) -> int:
                 print(f"relay up: --set {item!r}: expected KEY=VALUE", file=sys.stderr)
                 return 2
             overrides[key if ":" in key else f"relay:{key}"] = value
-        return run_local_stage(stage=args.stage, port=args.port, api_port=args.api_port, demo=args.demo,
+        code = run_local_stage(stage=args.stage, port=args.port, api_port=args.api_port, demo=args.demo,
                                console=not args.no_console, console_port=args.console_port, fresh=args.fresh,
                                overrides=overrides, state_dir=args.state_dir,
                                **({} if args.aws_latency_ms is None else {"aws_latency_ms": args.aws_latency_ms}))
+        # Everything is stopped and saved by now. The interpreter's own teardown would join the thread
+        # pools Pulumi's runtime and moto leave behind (seconds): a stop must return at once.
+        import logging
+        import os
+
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     if args.command == "capacity":
         from relay.capacity.cli import run_capacity
 

@@ -5,6 +5,9 @@ each ``new_resource`` by creating (or updating) the resource in the emulator wit
 back the real ids, ARNs and URLs, so the program's outputs — and the ``/relay/<stage>/outputs`` SSM
 parameter the program writes itself — name resources that exist.
 
+A deploy is recorded and replayed while the program is unchanged (:mod:`relay.local.deploy_cache`):
+the first ``relay up`` runs the program, the next ones take well under a second to deploy.
+
 Pulumi's Python runtime keeps its settings per process and runs its own event loop, so each deploy
 runs on a fresh thread (which gets a fresh loop) and deploys are serialised.
 """
@@ -17,6 +20,7 @@ from typing import Any, Mapping
 
 import pulumi
 
+from relay.local import deploy_cache
 from relay.local.emulated_resources import EmulatedResources
 
 __all__ = ["deploy", "EmulatorMocks", "DeployError"]
@@ -127,7 +131,17 @@ def deploy(stage: str, endpoint_url: str, api_url: str, region: str = "us-east-1
     from infra.config import load_stage_config
 
     cfg = load_stage_config(stage, overrides=overrides)
+    key = deploy_cache.cache_key(stage, overrides, region)
+    recording = deploy_cache.load(key)
+    if recording is not None:
+        try:
+            return deploy_cache.replay(recording, EmulatedResources(endpoint_url, region, api_url),
+                                       endpoint_url, api_url)
+        except Exception:  # noqa: BLE001 - a stale or broken recording: deploy for real and record again
+            log.warning("local deploy: replaying the cached deploy failed; running the program", exc_info=True)
     resources = EmulatedResources(endpoint_url, region, api_url)
+    recorder = deploy_cache.DeployRecorder()
+    recorder.wrap(resources)
     mocks = EmulatorMocks(resources)
     result: dict[str, Any] = {}
     failure: list[BaseException] = []
@@ -149,4 +163,5 @@ def deploy(stage: str, endpoint_url: str, api_url: str, region: str = "us-east-1
         raise DeployError(f"local deploy of {stage!r} failed: {failure[0]}") from failure[0]
     if resources.unmapped:
         log.warning("local deploy: no emulator mapping for %s", sorted(set(resources.unmapped)))
+    deploy_cache.save(key, recorder, result, endpoint_url, api_url)
     return result

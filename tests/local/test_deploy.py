@@ -139,3 +139,4 @@ def test_deploy_against_dead_endpoint_fails_with_deploy_error():
         url = e.endpoint_url
     with pytest.raises(DeployError, match="local deploy of 'local' failed"):
         deploy("local", url, API_URL)
+
