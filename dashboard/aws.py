@@ -1,7 +1,9 @@
-"""Lazily created boto3 clients for one console session (no streamlit here).
+"""The console's one boto3 client cache (no streamlit here).
 
-boto3 honours ``AWS_ENDPOINT_URL``, ``AWS_PROFILE`` and ``AWS_REGION``/``AWS_DEFAULT_REGION`` from the
-environment, so the same console talks to the local stage's emulator, dev or prod unchanged.
+:func:`clients` hands out one :class:`Aws` per endpoint and region, shared by every session; an
+:class:`Aws` creates each service's client on first use. boto3 honours ``AWS_ENDPOINT_URL``,
+``AWS_PROFILE`` and ``AWS_REGION``/``AWS_DEFAULT_REGION`` from the environment, so the same console talks
+to the local stage's emulator, dev or prod unchanged.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import threading
 from typing import Any
 from urllib.parse import urlparse
 
-__all__ = ["Aws", "endpoint_url", "is_local_endpoint"]
+__all__ = ["Aws", "clients", "endpoint_url", "is_local_endpoint"]
 
 
 def endpoint_url() -> str:
@@ -76,3 +78,17 @@ class Aws:
     @property
     def streams(self) -> Any:
         return self.client("dynamodbstreams")
+
+
+_by_endpoint: dict[tuple[str, str], Aws] = {}
+_by_endpoint_lock = threading.Lock()
+
+
+def clients(region: str = "us-east-1") -> Aws:
+    """The clients for the current endpoint and ``region`` (one set per pair, shared by every session)."""
+    key = (endpoint_url(), region)
+    with _by_endpoint_lock:
+        found = _by_endpoint.get(key)
+        if found is None:
+            found = _by_endpoint[key] = Aws(region)
+    return found

@@ -1,15 +1,19 @@
-"""Pure recommendation of a stream mapping's parallelization factor."""
+"""The streams page's factor recommendation: relay's capacity model (``relay capacity``) on live figures.
+
+The rule lives in :mod:`relay.capacity.model` (:func:`~relay.capacity.model.smallest_factor`); this
+module only turns what the console measures — arrivals per second and the mean duration of one batch —
+into the model's inputs and a sentence. A batch's measured duration is taken as its cost whatever its
+fill (``BatchDuration(fixed_s=d, per_record_s=0)``), so one lane drains at most ``batch_size / d``
+records/s: conservative when batches run part-full.
+"""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-__all__ = ["Recommendation", "recommend_factor", "ORDERING_CAVEAT"]
+from relay.capacity.model import MAX_UTILISATION, ORDERING_CAVEAT, BatchDuration, smallest_factor
 
-ORDERING_CAVEAT = (
-    "With a factor above 1, Lambda runs several batches of one shard at once: order is kept per "
-    "partition key (one message's events stay in order), but not across keys in the shard."
-)
+__all__ = ["Recommendation", "recommend_factor", "ORDERING_CAVEAT"]
 
 
 @dataclass(frozen=True)
@@ -19,26 +23,22 @@ class Recommendation:
     reason: str
 
 
-def recommend_factor(
-    arrival_per_s: float,
-    batch_duration_s: float,
-    batch_size: int,
-    shards: int = 1,
-    headroom: float = 1.5,
-) -> Recommendation:
-    """Smallest factor (1..10) whose concurrent batches keep up with the arrivals, with headroom.
+def recommend_factor(arrival_per_s: float, batch_duration_s: float, batch_size: int, shards: int = 1,
+                     iterator_age_target_s: float = math.inf) -> Recommendation:
+    """Smallest factor (1..10) whose lanes keep up with the arrivals at the model's utilisation cap.
 
-    One batch of ``batch_size`` records takes ``batch_duration_s``; so one concurrent batch
-    drains ``batch_size / batch_duration_s`` records/s. A shard with factor F runs F batches at
-    once, so we need ``F >= arrival * duration / (batch_size * shards)`` (times ``headroom``).
+    ``needed_concurrency`` is the lanes per shard the load keeps busy at 100 %
+    (``arrival × duration / (batch_size × shards)``); 10 when even 10 is not enough.
     """
     if arrival_per_s <= 0 or batch_duration_s <= 0:
         return Recommendation(1, 0.0, "no traffic measured: factor 1 keeps strict shard order")
-    shards = max(1, shards)
-    needed = arrival_per_s * batch_duration_s / (max(1, batch_size) * shards) * headroom
-    factor = max(1, min(10, math.ceil(needed)))
+    shards, batch_size = max(1, shards), max(1, batch_size)
+    needed = arrival_per_s * batch_duration_s / (batch_size * shards)
+    choice = smallest_factor(arrival_per_s, batch_size, BatchDuration(batch_duration_s, 0.0),
+                             iterator_age_target_s, shards=shards)
     reason = (f"{arrival_per_s:.1f} records/s × {batch_duration_s:.2f} s per batch over {shards} shard(s) "
-              f"needs {needed:.2f} concurrent batches per shard (with {headroom:.1f}× headroom)")
-    if needed > 10:
-        reason += "; over 10: raise the batch size or make batches faster"
-    return Recommendation(factor, needed, reason)
+              f"keeps {needed:.2f} concurrent batches per shard busy; lanes may run at most "
+              f"{MAX_UTILISATION:.0%} busy (relay capacity's rule)")
+    if choice.factor is None:
+        return Recommendation(10, needed, reason + "; over 10: raise the batch size or make batches faster")
+    return Recommendation(choice.factor, needed, reason)

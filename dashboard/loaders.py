@@ -1,4 +1,4 @@
-"""The only module that caches: thin ``st.cache_*`` wrappers over :mod:`dashboard.ops` reads.
+"""The only module with ``st.cache_*``: thin cached wrappers over :mod:`dashboard.ops` reads.
 
 Arguments are plain strings/ints so they hash; TTLs are short because an on-call engineer must see
 the truth, and every action clears the caches (:func:`clear`) before the page reruns.
@@ -14,7 +14,7 @@ import streamlit as st
 
 from dashboard import ops
 from dashboard.audit import AuditLog
-from dashboard.aws import Aws, endpoint_url
+from dashboard.aws import Aws, clients, endpoint_url
 from dashboard.letters import DeadLetter
 from dashboard.snapshot import StageSnapshot, take_snapshot
 from dashboard.stages import stage_config
@@ -23,14 +23,9 @@ __all__ = ["aws", "stages", "snapshot", "dead_letters", "dlq_count", "depth", "s
            "audit_records", "log_search", "timeline", "actor_identity", "clear"]
 
 
-@st.cache_resource(show_spinner=False)
-def _aws(endpoint: str, region: str) -> Aws:
-    return Aws(region)
-
-
 def aws(region: str = "us-east-1") -> Aws:
-    """The boto3 clients (one set per endpoint and region, shared by every session)."""
-    return _aws(endpoint_url(), region)
+    """The boto3 clients (:func:`dashboard.aws.clients`: one set per endpoint and region)."""
+    return clients(region)
 
 
 @st.cache_data(ttl=30, show_spinner=False)

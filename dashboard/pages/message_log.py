@@ -3,13 +3,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import loaders, shell
+from functions.shared.statuses import MessageStatus
 
 ctx, access = shell.current()
 table = ctx.outputs["log_table"]
 st.title("Message log")
 c = st.columns([1, 2, 1])
 by = c[0].selectbox("Search by", ["recipient", "status", "run", "request"], key="log_by")
-value = c[1].text_input("Value", key="log_value", placeholder={"recipient": "user@example.com", "status": "FAILED",
+value = c[1].text_input("Value", key="log_value", placeholder={"recipient": "user@example.com",
+                                                                 "status": MessageStatus.UNDELIVERABLE,
                                                                  "run": "run_…", "request": "req_…"}[by])
 limit = int(c[2].number_input("Limit", min_value=1, max_value=1000, value=100, key="log_limit"))
 if value.strip():

@@ -17,7 +17,7 @@ from functions.automations.ports import (
     FetchedResponse, HttpFetcher, JobQueue, RequestHandoff, RunRecord, RunStore, StepRecord,
 )
 from functions.shared import aws
-from functions.shared.dynamo_values import to_plain
+from functions.shared.dynamo_values import item_to_plain, to_plain
 from functions.shared.statuses import RunStatus, StepStatus
 
 __all__ = ["DynamoRunStore", "SqsJobQueue", "S3RequestHandoff", "GuardedHttpFetcher", "to_plain"]
@@ -35,10 +35,9 @@ def _to_dynamo(value: Any) -> Any:
 
 
 class _Codec:
-    """TypeSerializer / TypeDeserializer, created once on first use."""
+    """Python values to typed items and back (the serializer is created once, on first use)."""
 
     _ser = None
-    _de = None
 
     @classmethod
     def dump(cls, item: Mapping[str, Any]) -> dict[str, Any]:
@@ -52,13 +51,9 @@ class _Codec:
     def value(cls, v: Any) -> dict[str, Any]:
         return cls.dump({"v": v})["v"]
 
-    @classmethod
-    def load(cls, item: Mapping[str, Any]) -> dict[str, Any]:
-        if cls._de is None:
-            from boto3.dynamodb.types import TypeDeserializer
-
-            cls._de = TypeDeserializer()
-        return {k: to_plain(cls._de.deserialize(v)) for k, v in item.items()}
+    @staticmethod
+    def load(item: Mapping[str, Any]) -> dict[str, Any]:
+        return item_to_plain(item)
 
 
 def _conditional_failed(exc: Exception) -> bool:

@@ -1,14 +1,17 @@
-"""DynamoDB values back to plain JSON types: one converter for every adapter.
+"""DynamoDB values back to plain JSON types: one converter for every adapter (and the console).
 
 boto3 returns every number as ``Decimal`` (and string/number sets as ``set``); handlers, API responses
-and the core want ints, floats and lists.
+and the core want ints, floats and lists. The low-level client's typed items (``{"S": ...}``) are
+deserialized first (:func:`item_to_plain`).
 """
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Mapping
 
-__all__ = ["to_plain"]
+__all__ = ["to_plain", "item_to_plain"]
+
+_deserializer: Any = None
 
 
 def to_plain(value: Any) -> Any:
@@ -22,3 +25,13 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, set):
         return sorted(to_plain(v) for v in value)
     return value
+
+
+def item_to_plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A low-level client item (``{"name": {"S": "x"}, ...}``) as plain values, via :func:`to_plain`."""
+    global _deserializer
+    if _deserializer is None:
+        from boto3.dynamodb.types import TypeDeserializer  # boto3 loads on first use, not at import
+
+        _deserializer = TypeDeserializer()
+    return {k: to_plain(_deserializer.deserialize(v)) for k, v in item.items()}

@@ -79,6 +79,41 @@ def test_redrive_async_reinvokes_with_stored_event(stage: Stage) -> None:
     assert [m["MessageId"] for m in stage.drain(o["async_dlq_url"])] == [ids[1]]
 
 
+def test_redrive_selected_token_reused_by_later_run_skips_only_the_canceled_run(stage: Stage) -> None:
+    """GIVEN token tok canceled run_old, then run_new reused tok; WHEN the console redrives both runs' jobs
+    THEN run_new's letter goes back to the job queue and only run_old's stays (the core's token rule)."""
+    from dashboard.actions import Action, perform
+    from dashboard.aws import Aws
+
+    o, ddb = stage.outputs, stage.client("dynamodb")
+    items = [("RUN#run_old", "RUN", {"cancelation_token": "tok", "createdAt": "2026-01-01T00:00:00.000Z"}),
+             ("TOKEN#tok", "CANCELED", {"canceledAt": "2026-01-01T00:01:00.000Z"}),
+             ("RUN#run_new", "RUN", {"cancelation_token": "tok", "createdAt": "2026-01-01T00:02:00.000Z"})]
+    for pk, sk, attrs in items:
+        ddb.put_item(TableName=o["state_table"], Item={"pk": {"S": pk}, "sk": {"S": sk},
+                                                        **{k: {"S": v} for k, v in attrs.items()}})
+    ids = stage.fill(o["job_dlq_url"], [job_body("run_old"), job_body("run_new")])
+    report = perform(Aws(), o, Action("redrive_selected", {"dlq": "job", "message_ids": ids}, "", stage.name))
+    assert report.moved == [ids[1]] and list(report.skipped) == [ids[0]]
+    assert "run run_old was canceled" in report.skipped[ids[0]]
+    assert [json.loads(m["Body"])["runId"] for m in stage.drain(o["job_queue_url"])] == ["run_new"]
+    assert [m["MessageId"] for m in stage.drain(o["job_dlq_url"])] == [ids[0]]
+
+
+def test_redrive_loop_resend_that_raises_deletes_nothing_and_releases_all(stage: Stage) -> None:
+    from dashboard.redrive import redrive
+
+    sqs, dlq = stage.client("sqs"), stage.outputs["job_dlq_url"]
+    ids = stage.fill(dlq, [job_body(f"run_{i}") for i in range(3)])
+
+    def broken(part: list[dict]) -> dict:
+        raise RuntimeError("re-invoke target is down")
+
+    with pytest.raises(RuntimeError):
+        redrive(sqs, dlq, ids, broken)
+    assert stage.visible(dlq) == 3, "nothing deleted, and nothing left hidden for the visibility timeout"
+
+
 def test_redrive_stream_trimmed_batch_is_skipped_and_kept(stage: Stage) -> None:
     sqs, lam, o = stage.client("sqs"), stage.client("lambda"), stage.outputs
     ids = stage.fill(o["stream_dlq_url"], [stream_record("arn:aws:lambda:us-east-1:123456789012:function:x",
@@ -184,9 +219,17 @@ def test_filter_letters_by_text_attribute_and_age() -> None:
 
 def test_recommend_factor_scales_with_load_and_caps_at_10() -> None:
     assert recommend_factor(0, 0.2, 100).factor == 1
-    assert recommend_factor(1000, 0.5, 100).factor == 8  # 1000*0.5/100*1.5 = 7.5
+    # relay capacity's rule: 1000*0.5/100 = 5 lanes busy at 100 %, at most 80 % each -> 6.25 -> 7
+    assert recommend_factor(1000, 0.5, 100).factor == 7
     capped = recommend_factor(100_000, 1.0, 100)
     assert capped.factor == 10 and "over 10" in capped.reason
+
+
+def test_recommend_factor_is_relay_capacitys_smallest_factor() -> None:
+    from relay.capacity.model import BatchDuration, smallest_factor
+
+    for rate in (50, 400, 1500):
+        assert recommend_factor(rate, 0.5, 100).factor == smallest_factor(rate, 100, BatchDuration(0.5, 0), 60).factor
 
 
 def test_health_thresholds() -> None:

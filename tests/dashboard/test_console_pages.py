@@ -97,9 +97,12 @@ def test_redrive_selected_moves_exactly_chosen_messages(stage: Stage) -> None:
 def test_redrive_selected_canceled_run_is_skipped_and_said(stage: Stage) -> None:
     o = stage.outputs
     ddb = stage.client("dynamodb")
+    # the items as the job worker writes them (CONTRACTS): the cancel came after the run was created
     ddb.put_item(TableName=o["state_table"], Item={"pk": {"S": "RUN#run_dead"}, "sk": {"S": "RUN"},
-                                                    "cancelation_token": {"S": "tok-1"}})
-    ddb.put_item(TableName=o["state_table"], Item={"pk": {"S": "TOKEN#tok-1"}, "sk": {"S": "CANCELED"}})
+                                                    "cancelation_token": {"S": "tok-1"},
+                                                    "createdAt": {"S": "2026-01-01T00:00:00.000Z"}})
+    ddb.put_item(TableName=o["state_table"], Item={"pk": {"S": "TOKEN#tok-1"}, "sk": {"S": "CANCELED"},
+                                                    "canceledAt": {"S": "2026-01-01T00:05:00.000Z"}})
     ids = stage.fill(o["job_dlq_url"], [job_body("run_dead"), job_body("run_live")])
     at = console(stage, "pages/dead_letters.py")
     at.checkbox(key="select_all").check().run()
@@ -226,8 +229,13 @@ def test_redrive_all_moves_every_message_zero_lost(stage: Stage) -> None:
     arrived = stage.drain(o["job_queue_url"])
     assert sorted(json.loads(m["Body"])["runId"] for m in arrived) == sorted(f"run_{i}" for i in range(30))
     assert len(ids) == 30 and stage.count(o["job_dlq_url"]) == 0
-    at.run()  # progress comes from ListMessageMoveTasks
-    assert any("COMPLETED: 30/30 moved" in p.proto.text for p in at.get("progress"))
+
+    def shows_completed() -> bool:
+        # progress comes from ListMessageMoveTasks, cached for 3 s: the page may still hold RUNNING
+        at.run()
+        return any("COMPLETED: 30/30 moved" in p.proto.text for p in at.get("progress"))
+
+    assert wait_until(shows_completed)
 
 
 def test_redrive_all_cancel_stops_and_loses_nothing(stage: Stage) -> None:
