@@ -2,32 +2,28 @@
 from __future__ import annotations
 
 import time
+from functools import cache
 
 from functions.api.service import ApiPorts
 
 __all__ = ["build_ports", "reset_ports"]
 
-_ports: ApiPorts | None = None
 
-
+@cache
 def build_ports() -> ApiPorts:
     """The adapters for the current settings (cached; tests call :func:`reset_ports`)."""
-    global _ports
-    if _ports is None:
-        from functions.api.adapters import DynamoIdempotencyStore, DynamoStatusReader, S3AcceptedRequestStore
-        from functions.shared.ids import new_request_id, new_run_id
-        from functions.shared.settings import get_settings
+    from functions.api.adapters import DynamoIdempotencyStore, DynamoStatusReader, S3AcceptedRequestStore
+    from functions.shared.ids import new_request_id, new_run_id
+    from functions.shared.settings import get_settings
 
-        s = get_settings()
-        _ports = ApiPorts(
-            store=S3AcceptedRequestStore(s.request_bucket), idempotency=DynamoIdempotencyStore(s.state_table),
-            reads=DynamoStatusReader(s.log_table, s.state_table), now_s=lambda: int(time.time()),
-            new_request_id=new_request_id, new_run_id=new_run_id,
-        )
-    return _ports
+    s = get_settings()
+    return ApiPorts(
+        store=S3AcceptedRequestStore(s.request_bucket), idempotency=DynamoIdempotencyStore(s.state_table),
+        reads=DynamoStatusReader(s.log_table, s.state_table), now_s=lambda: int(time.time()),
+        new_request_id=new_request_id, new_run_id=new_run_id,
+    )
 
 
 def reset_ports() -> None:
     """Forget the wired ports (tests change settings between cases)."""
-    global _ports
-    _ports = None
+    build_ports.cache_clear()

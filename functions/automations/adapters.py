@@ -17,7 +17,7 @@ from functions.automations.ports import (
     FetchedResponse, HttpFetcher, JobQueue, RequestHandoff, RunRecord, RunStore, StepRecord,
 )
 from functions.shared import aws
-from functions.shared.dynamo_values import item_to_plain, to_plain
+from functions.shared.dynamo_values import item_to_plain, plain_to_item, to_plain
 from functions.shared.statuses import RunStatus, StepStatus
 
 __all__ = ["DynamoRunStore", "SqsJobQueue", "S3RequestHandoff", "GuardedHttpFetcher", "to_plain"]
@@ -35,17 +35,11 @@ def _to_dynamo(value: Any) -> Any:
 
 
 class _Codec:
-    """Python values to typed items and back (the serializer is created once, on first use)."""
+    """JSON-shaped values to typed items (floats as ``Decimal``, ``None`` left out) and back."""
 
-    _ser = None
-
-    @classmethod
-    def dump(cls, item: Mapping[str, Any]) -> dict[str, Any]:
-        if cls._ser is None:
-            from boto3.dynamodb.types import TypeSerializer
-
-            cls._ser = TypeSerializer()
-        return {k: cls._ser.serialize(_to_dynamo(v)) for k, v in item.items() if v is not None}
+    @staticmethod
+    def dump(item: Mapping[str, Any]) -> dict[str, Any]:
+        return plain_to_item({k: _to_dynamo(v) for k, v in item.items() if v is not None})
 
     @classmethod
     def value(cls, v: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ The automations pipeline has two entry points, the request worker and the job wo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from functions.automations.adapters import DynamoRunStore, GuardedHttpFetcher, S3RequestHandoff, SqsJobQueue
@@ -16,29 +17,25 @@ __all__ = ["Deps", "get_deps", "reset_deps", "validate_send_message"]
 
 @dataclass
 class Deps:
+    """The adapters behind the automation ports."""
+
     runs: RunStore
     queue: JobQueue
     requests: RequestHandoff
     http: HttpFetcher
 
 
-_deps: Deps | None = None
-
-
+@cache
 def get_deps() -> Deps:
     """The adapters for the current settings (cached; tests call :func:`reset_deps`)."""
-    global _deps
-    if _deps is None:
-        s = get_settings()
-        _deps = Deps(runs=DynamoRunStore(s.state_table, s.request_bucket), queue=SqsJobQueue(s.job_queue_url),
-                     requests=S3RequestHandoff(s.request_bucket), http=GuardedHttpFetcher(s.fetch_allow))
-    return _deps
+    s = get_settings()
+    return Deps(runs=DynamoRunStore(s.state_table, s.request_bucket), queue=SqsJobQueue(s.job_queue_url),
+                requests=S3RequestHandoff(s.request_bucket), http=GuardedHttpFetcher(s.fetch_allow))
 
 
 def reset_deps() -> None:
     """Forget the wiring (after the environment changed)."""
-    global _deps
-    _deps = None
+    get_deps.cache_clear()
 
 
 def validate_send_message(message: dict[str, Any]) -> dict[str, Any]:

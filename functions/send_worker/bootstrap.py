@@ -7,43 +7,38 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
 from functions.send_worker.core import SendPorts, lease_for
 
 __all__ = ["build_ports", "reset_ports", "ports_for"]
 
-_ports: SendPorts | None = None
-
-
+@cache
 def build_ports() -> SendPorts:
     """The adapters and providers named by the settings (cached; tests call :func:`reset_ports`)."""
-    global _ports
-    if _ports is None:
-        from functions.providers import build_provider
-        from functions.send_worker.adapters import DynamoClaimStore, DynamoEventLog, DynamoRunState, S3TemplateStore
-        from functions.send_worker.ports import ProviderRegistry
-        from functions.shared.ids import new_delivery_id
-        from functions.shared.settings import get_settings
+    from functions.providers import build_provider
+    from functions.send_worker.adapters import DynamoClaimStore, DynamoEventLog, DynamoRunState, S3TemplateStore
+    from functions.send_worker.ports import ProviderRegistry
+    from functions.shared.ids import new_delivery_id
+    from functions.shared.settings import get_settings
 
-        s = get_settings()
-        _ports = SendPorts(
-            claims=DynamoClaimStore(s.state_table, s.message_retention_days),
-            events=DynamoEventLog(s.message_table),
-            runs=DynamoRunState(s.state_table),
-            templates=S3TemplateStore(s.request_bucket),
-            providers=ProviderRegistry(dict(s.providers), lambda name: build_provider(name, s)),
-            now_ms=lambda: int(time.time() * 1000),
-            new_delivery_id=new_delivery_id,
-            retention_days=s.message_retention_days,
-        )
-    return _ports
+    s = get_settings()
+    return SendPorts(
+        claims=DynamoClaimStore(s.state_table, s.message_retention_days),
+        events=DynamoEventLog(s.message_table),
+        runs=DynamoRunState(s.state_table),
+        templates=S3TemplateStore(s.request_bucket),
+        providers=ProviderRegistry(dict(s.providers), lambda name: build_provider(name, s)),
+        now_ms=lambda: int(time.time() * 1000),
+        new_delivery_id=new_delivery_id,
+        retention_days=s.message_retention_days,
+    )
 
 
 def reset_ports() -> None:
     """Forget the wired ports (tests change settings between cases)."""
-    global _ports
-    _ports = None
+    build_ports.cache_clear()
 
 
 def ports_for(context: Any) -> SendPorts:
