@@ -18,6 +18,8 @@ __all__ = ["Recommendation", "recommend_factor", "ORDERING_CAVEAT"]
 
 @dataclass(frozen=True)
 class Recommendation:
+    """The factor to run, the lanes per shard the load keeps busy, and why in one sentence."""
+
     factor: int
     needed_concurrency: float
     reason: str

@@ -30,6 +30,7 @@ class QueueDepth:
 
     @property
     def total(self) -> int:
+        """Every message the queue holds."""
         return self.visible + self.in_flight + self.delayed
 
 

@@ -56,10 +56,12 @@ class Verdict:
 
     @classmethod
     def skip(cls, why: str) -> "Verdict":
+        """Left in the DLQ on purpose (e.g. a canceled run); ``why`` is shown to the operator."""
         return cls(False, why)
 
     @classmethod
     def fail(cls, why: str) -> "Verdict":
+        """Left in the DLQ because the re-send failed; ``why`` is the error."""
         return cls(False, why, failed=True)
 
 

@@ -8,6 +8,7 @@ from functions.api.events import ApiError
 from functions.api.ports import AcceptedRequestStore, IdempotencyRecord, IdempotencyStore, StatusReader
 from functions.shared import aws
 from functions.shared.dynamo_values import to_plain
+from functions.shared.statuses import IdempotencyStatus
 
 __all__ = ["S3AcceptedRequestStore", "DynamoIdempotencyStore", "DynamoStatusReader"]
 
@@ -62,7 +63,7 @@ class DynamoIdempotencyStore(IdempotencyStore):
         pk = {"pk": f"IDEMP#{key}", "sk": "API"}
         try:
             table.put_item(
-                Item={**pk, "bodyHash": body_hash, "status": "IN_PROGRESS", "resourceId": resource_id,
+                Item={**pk, "bodyHash": body_hash, "status": IdempotencyStatus.IN_PROGRESS, "resourceId": resource_id,
                       "createdAt": now_s, "expiresAt": now_s + ttl_s},
                 # TTL deletion lags by up to days: an expired record must not block the key
                 ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now",
@@ -82,7 +83,7 @@ class DynamoIdempotencyStore(IdempotencyStore):
             Key={"pk": f"IDEMP#{key}", "sk": "API"},
             UpdateExpression="SET #s = :done, #r = :resp",
             ExpressionAttributeNames={"#s": "status", "#r": "response"},
-            ExpressionAttributeValues={":done": "COMPLETED", ":resp": json.dumps(response, separators=(",", ":"))},
+            ExpressionAttributeValues={":done": IdempotencyStatus.COMPLETED, ":resp": json.dumps(response, separators=(",", ":"))},
         )
 
 

@@ -13,7 +13,7 @@ class IdempotencyRecord:
     """``IDEMP#<key>/API``: the first request that used a key."""
 
     body_hash: str
-    status: str  # IN_PROGRESS | COMPLETED
+    status: str  # an IdempotencyStatus
     resource_id: str
     response: dict[str, Any] | None = None  # {"status": int, "body": {...}} once COMPLETED
 

@@ -18,7 +18,9 @@ from typing import Any, Callable
 
 from functions.api.events import ApiError
 from functions.api.ports import AcceptedRequestStore, IdempotencyStore, StatusReader
-from functions.shared.statuses import TERMINAL_MESSAGE_STATUSES, MessageStatus, RequestStatus, RunStatus
+from functions.shared.statuses import (
+    TERMINAL_MESSAGE_STATUSES, IdempotencyStatus, MessageStatus, RequestStatus, RunStatus,
+)
 
 __all__ = ["ApiPorts", "Reply", "accept", "get_request", "get_run", "list_messages", "IDEMPOTENCY_TTL_S",
            "REQUEST_STATUSES", "MESSAGE_FIELDS", "RUN_FIELDS", "STEP_FIELDS"]
@@ -83,7 +85,7 @@ def accept(route: str, doc: dict[str, Any], key: str | None, ports: ApiPorts) ->
                 raise ApiError(409, "idempotency_key_reused",
                                f"Idempotency-Key {key!r} was already used with a different request body",
                                [{"field": "Idempotency-Key", "message": "reused with a different body", "type": "conflict"}])
-            if earlier.status == "COMPLETED" and earlier.response:
+            if earlier.status == IdempotencyStatus.COMPLETED and earlier.response:
                 return (int(earlier.response["status"]), earlier.response["body"], {"idempotent-replayed": "true"})
             resource_id = earlier.resource_id  # finish the first attempt under the id it recorded
     if is_send:

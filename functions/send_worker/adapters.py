@@ -8,6 +8,7 @@ from functions.automations.core import run_is_canceled
 from functions.send_worker.ports import ClaimResult, ClaimStore, EventLog, Outcome, RunState, TemplateStore
 from functions.shared import aws
 from functions.shared.dynamo_values import to_plain
+from functions.shared.statuses import ClaimStatus
 
 __all__ = ["DynamoClaimStore", "DynamoEventLog", "DynamoRunState", "S3TemplateStore", "template_key"]
 
@@ -35,18 +36,18 @@ class DynamoClaimStore(ClaimStore):
         key = {"pk": f"DELIVERY#{message_id}", "sk": "CLAIM"}
         try:
             table.put_item(
-                Item={**key, "deliveryId": delivery_id, "status": "CLAIMED", "leaseUntil": now_ms + lease_ms,
+                Item={**key, "deliveryId": delivery_id, "status": ClaimStatus.CLAIMED, "leaseUntil": now_ms + lease_ms,
                       "claimedAt": now_ms, "expiresAt": now_ms // 1000 + self._retention_days * 86_400},
                 ConditionExpression="attribute_not_exists(pk) OR (#s = :claimed AND leaseUntil < :now)",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":claimed": "CLAIMED", ":now": now_ms},
+                ExpressionAttributeValues={":claimed": ClaimStatus.CLAIMED, ":now": now_ms},
             )
             return ClaimResult(acquired=True)
         except Exception as exc:
             if not _is_conditional_failure(exc):
                 raise
         item = to_plain(table.get_item(Key=key, ConsistentRead=True).get("Item") or {})
-        if item.get("status") == "DONE" and "outcome" in item:
+        if item.get("status") == ClaimStatus.DONE and "outcome" in item:
             return ClaimResult(acquired=False, outcome=Outcome.from_item(item["outcome"]))
         return ClaimResult(acquired=False, lease_until_ms=item.get("leaseUntil"))
 
@@ -56,7 +57,7 @@ class DynamoClaimStore(ClaimStore):
             UpdateExpression="SET #s = :done, outcome = :outcome REMOVE leaseUntil",
             ConditionExpression="deliveryId = :did",
             ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":done": "DONE", ":outcome": outcome.as_item(), ":did": delivery_id},
+            ExpressionAttributeValues={":done": ClaimStatus.DONE, ":outcome": outcome.as_item(), ":did": delivery_id},
         )
 
     def release(self, message_id: str, delivery_id: str) -> None:
@@ -65,7 +66,7 @@ class DynamoClaimStore(ClaimStore):
                 Key={"pk": f"DELIVERY#{message_id}", "sk": "CLAIM"},
                 ConditionExpression="deliveryId = :did AND #s = :claimed",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":did": delivery_id, ":claimed": "CLAIMED"},
+                ExpressionAttributeValues={":did": delivery_id, ":claimed": ClaimStatus.CLAIMED},
             )
         except Exception as exc:
             if not _is_conditional_failure(exc):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
-    "MessageStatus", "RunStatus", "StepStatus", "RequestStatus", "STATUS_RANK", "TERMINAL_MESSAGE_STATUSES",
+    "MessageStatus", "RunStatus", "StepStatus", "RequestStatus", "IdempotencyStatus", "ClaimStatus", "STATUS_RANK", "TERMINAL_MESSAGE_STATUSES",
     "TERMINAL_RUN_STATUSES", "RUNNABLE_RUN_STATUSES",
 ]
 
@@ -49,6 +49,20 @@ class RequestStatus(StrEnum):
     ACCEPTED = "ACCEPTED"
     PROCESSING = "PROCESSING"
     COMPLETED = "COMPLETED"
+
+
+class IdempotencyStatus(StrEnum):
+    """``IDEMP#<key>/API``: the first request with a key is being stored / has its answer recorded."""
+
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+
+
+class ClaimStatus(StrEnum):
+    """``DELIVERY#<messageId>/CLAIM``: a delivery in flight (with a lease) / settled with its outcome."""
+
+    CLAIMED = "CLAIMED"
+    DONE = "DONE"
 
 
 # Tie-break when two events carry the same ts: the later stage of the life cycle wins.
