@@ -21,7 +21,7 @@ from typing import Any, Mapping
 import pulumi
 
 from relay.local import deploy_cache
-from relay.local.emulated_resources import EmulatedResources
+from relay.local.emulated import EmulatedResources
 
 __all__ = ["deploy", "EmulatorMocks", "DeployError"]
 

@@ -2,7 +2,7 @@
 
 Running the program under Pulumi's mocks costs seconds (Pulumi's runtime, the program, its engine
 round trips); what it *does* to the emulator is a short, ordered list of create-or-update calls on
-:class:`~relay.local.emulated_resources.EmulatedResources`. So a deploy records that list — each
+:class:`~relay.local.emulated.EmulatedResources`. So a deploy records that list — each
 resource's type, name, inputs and the id/outputs it got — with the program's outputs, under a key that
 hashes everything the deploy depends on (the program, the stage file, the overrides, the emulator
 mapping). The next ``relay up`` with the same key replays the list against the fresh emulator: the same
@@ -38,7 +38,7 @@ VERSION = 1
 # everything a local deploy's calls depend on; function code is not among them (the emulator keeps a
 # placeholder; the data plane runs the handlers from the repository)
 _INPUT_GLOBS = ("infra/**/*.py", "infra/**/*.lock", "Pulumi.yaml", "pyproject.toml",
-                "relay/local/deploy*.py", "relay/local/emulated_resources*.py", "relay/local/emulated/**/*.py")
+                "relay/local/deploy*.py", "relay/local/emulated/**/*.py")
 
 
 def _jsonable(value: Any) -> Any:

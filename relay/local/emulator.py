@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from relay.local import esm_rules, moto_speedups, moto_thread_safety, triggers
+from relay.local import esm_rules, inprocess_transport, moto_speedups, moto_thread_safety, triggers
 
 __all__ = ["Emulator", "DEFAULT_REGION", "DEFAULT_PORT", "LOCAL_CREDENTIALS"]
 
@@ -42,6 +42,7 @@ class _Server:
         self._host, self._port, self._wrap = host, port, wrap
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self.app: WsgiApp | None = None
 
     def start(self) -> tuple[str, int]:
         from moto.moto_server.werkzeug_app import (
@@ -51,7 +52,7 @@ class _Server:
         )
         from werkzeug.serving import make_server
 
-        app = self._wrap(DomainDispatcherApplication(create_backend_app))
+        app = self.app = self._wrap(DomainDispatcherApplication(create_backend_app))
         # bind here (not in the thread) so a busy port fails start() instead of a background thread
         self._server = make_server(self._host, self._port, app, threaded=True,
                                    request_handler=MotoRequestHandler)
@@ -123,6 +124,8 @@ class Emulator:
             self._server = None
             raise
         self._endpoint_url = f"http://{host}:{port}"
+        # calls from this process skip the socket (see relay.local.inprocess_transport)
+        inprocess_transport.register(self._endpoint_url, self._server.app)
         if self.state_dir is not None:
             from relay.local import snapshot
 
@@ -151,6 +154,7 @@ class Emulator:
                 # while the server still answers: the snapshot reads S3 and DynamoDB through their APIs
                 self.saved = snapshot.save(self.state_dir, self.client)
         finally:
+            inprocess_transport.unregister(self._endpoint_url or "")
             self._server.stop()
             self._server = None
 

@@ -84,7 +84,11 @@ def _wait_runs(stage: LocalStage, run_ids: list[str], statuses: set[str], timeou
                     done[rid] = body
         return len(done) == len(run_ids)
 
-    stage.wait_for(check, timeout, interval=2, what=f"{len(run_ids)} runs to reach {statuses}")
+    try:
+        stage.wait_for(check, timeout, interval=2, what=f"{len(run_ids)} runs to reach {statuses}")
+    except AssertionError as exc:
+        pending = {rid: stage.get(f"/automations/runs/{rid}").json() for rid in run_ids if rid not in done}
+        raise AssertionError(f"{exc}; not there: {json.dumps(pending)[:3000]}") from None
     return done
 
 
