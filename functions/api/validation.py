@@ -8,7 +8,7 @@ from typing import Any
 
 from functions.api.events import ApiError
 
-__all__ = ["validate_send", "validate_invoke", "details_of"]
+__all__ = ["validate_send", "validate_invoke", "details_of", "reserved_key_details"]
 
 
 def details_of(exc: Any) -> list[dict[str, str]]:
@@ -27,20 +27,36 @@ def details_of(exc: Any) -> list[dict[str, str]]:
     return out
 
 
+def reserved_key_details(body: Any) -> list[dict[str, str]]:
+    """One ``details`` entry per ``"$ref"`` key anywhere in ``body``.
+
+    ``{"$ref": "s3://…"}`` is how the platform stores an offloaded payload, and the workers resolve it
+    when they read a run: no user value may carry that key, or it could make a worker read an object of
+    the user's choosing.
+    """
+    from functions.shared.payloads import reserved_ref_paths
+
+    return [{"field": path, "message": "'$ref' is reserved for payloads the platform stores; rename the key",
+             "type": "reserved_key"} for path in reserved_ref_paths(body)]
+
+
 def _validate(model: Any, body: Any, what: str) -> Any:
     from pydantic import ValidationError
 
     if not isinstance(body, dict):
         raise ApiError(422, "validation_error", f"{what} must be a JSON object",
                        [{"field": "(body)", "message": "must be a JSON object", "type": "model_type"}])
+    details = reserved_key_details(body)
     try:
-        return model.model_validate(body)
+        validated = model.model_validate(body)
     except ValidationError as exc:
-        details = details_of(exc)
-        fields = ", ".join(dict.fromkeys(d["field"] for d in details))
-        raise ApiError(422, "validation_error", f"{what} is invalid: {fields}", details) from None
+        details += details_of(exc)
     except RecursionError:
         raise ApiError(400, "malformed_json", "request body is nested too deeply") from None
+    if details:
+        fields = ", ".join(dict.fromkeys(d["field"] for d in details))
+        raise ApiError(422, "validation_error", f"{what} is invalid: {fields}", details)
+    return validated
 
 
 def validate_send(body: Any) -> dict[str, Any]:

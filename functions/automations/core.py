@@ -143,15 +143,21 @@ def run_for_request(run_id: str, doc: Mapping[str, Any], now: str) -> RunRecord:
     Raises
     ------
     InvalidRunRequest
-        The document's ``runId`` is not the key's, or it is not a valid invoke (every bad field named).
+        The document's ``runId`` is not the key's, it carries a reserved ``"$ref"`` key, or it is not a
+        valid invoke (every bad field named).
     """
     from pydantic import ValidationError  # pydantic loads in the request worker only, never in the job worker
 
     from functions.automations.schema import InvokeRequest
 
+    from functions.shared.payloads import reserved_ref_paths
+
     recipient = str(doc.get("recipient", ""))
     if doc.get("runId") != run_id:
         raise InvalidRunRequest(f"stored runId {doc.get('runId')!r} does not match the key's {run_id!r}", recipient)
+    refs = reserved_ref_paths({k: v for k, v in doc.items() if k not in ("runId", "receivedAt")})
+    if refs:  # as the API refuses them: a stored '$ref' would make the workers read an object it names
+        raise InvalidRunRequest(f"{', '.join(refs)}: '$ref' is reserved for payloads the platform stores", recipient)
     try:
         InvokeRequest.model_validate({k: v for k, v in doc.items() if k not in ("runId", "receivedAt")})
     except ValidationError as exc:

@@ -18,6 +18,7 @@ from functions.automations.delays import next_hop_seconds, parse_duration, parse
 from functions.automations.expressions import evaluate, parse_condition
 from functions.automations.merge import merge_data, merge_profile
 from functions.automations.ports import HttpFetcher, RequestHandoff, RunRecord, RunStore, StepRecord
+from functions.shared.payloads import reserved_ref_paths
 from functions.shared.statuses import RUNNABLE_RUN_STATUSES, RunStatus
 
 __all__ = ["StepContext", "StepOutcome", "StepFailed", "execute_step", "derived_id", "build_send_message"]
@@ -175,6 +176,10 @@ def _fetch_data(instr, run, step, ctx, hop_until) -> StepOutcome:
             fetched = json.loads(resp.body or b"null")
         except ValueError:
             raise StepFailed(f"step {instr['i']} (fetch-data): response is not JSON") from None
+        refs = reserved_ref_paths(fetched, "response")
+        if refs:  # merged into the run's data, a reference would make the next reader fetch what it names
+            raise StepFailed(f"step {instr['i']} (fetch-data): {', '.join(refs)}: '$ref' is reserved for "
+                             "payloads the platform stores")
     try:
         data = merge_data(run.data, fetched, strategy)
     except ValueError as exc:

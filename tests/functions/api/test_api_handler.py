@@ -354,3 +354,23 @@ def test_route_table_maps_every_route_to_its_endpoint():
     assert match("POST", "/send")[0].endpoint is endpoints.post_send
     route, params = match("GET", "/automations/runs/run_1")
     assert (route.endpoint, params) == (endpoints.get_run, {"runId": "run_1"})
+
+
+@pytest.mark.parametrize("route, body, fields", [
+    ("/send", {"message": {**SEND["message"], "data": {"name": {"$ref": "s3://relay-test-requests/send/x.json"}}}},
+     ["message.data.name.$ref"]),
+    ("/automations/invoke", {**INVOKE, "data": {"$ref": "s3://relay-test-requests/automations/x.json"},
+                             "profile": {"email": "ann@example.com", "nested": [{"$ref": "s3://b/k"}]}},
+     ["data.$ref", "profile.nested.0.$ref"]),
+    ("/automations/invoke", {**INVOKE, "automation": {"steps": [
+        {"action": "update-profile", "profile": {"$ref": "s3://b/k"}}]}},
+     ["automation.steps.0.profile.$ref"]),
+])
+def test_user_supplied_ref_anywhere_is_422_naming_the_field(stage, route, body, fields):
+    status, got, _ = call("POST", route, body)
+    assert status == 422 and got["error"]["code"] == "validation_error"
+    refs = [d for d in got["error"]["details"] if d["type"] == "reserved_key"]
+    assert [d["field"] for d in refs] == fields
+    assert refs[0]["message"] == "'$ref' is reserved for payloads the platform stores; rename the key"
+    assert all(f in got["error"]["message"] for f in fields)
+    assert stored(stage, "send/") == [] and stored(stage, "automations/") == []

@@ -297,3 +297,22 @@ def test_readme_automation_example_sends_to_the_run_recipient(world):
     assert message["to"] == [{"user_id": "u-1", "email": "ada@example.com"}]
     assert message["routing"] == {"method": "single", "channels": ["email"]} and message["data"] == {"name": "Ada"}
     assert source == {"runId": run_id, "step": 1}
+
+
+def test_stored_invoke_with_ref_fails_the_run_naming_the_field():
+    from functions.automations.core import InvalidRunRequest, run_for_request
+
+    doc = _doc([{"action": "send"}], data={"$ref": "s3://relay-test-requests/automations/other.json"})
+    with pytest.raises(InvalidRunRequest) as exc:
+        run_for_request(doc["runId"], doc, "2026-01-01T12:00:00.000Z")
+    assert str(exc.value) == "data.$ref: '$ref' is reserved for payloads the platform stores"
+
+
+def test_fetch_response_with_ref_fails_the_step_and_keeps_run_data(world):
+    world.http.table["https://a.example/ref"] = (200, {"profile": {"$ref": "s3://relay-test-requests/send/x.json"}})
+    run_id = _start(world, _doc([{"action": "fetch-data", "webhook": {"url": "https://a.example/ref"},
+                                  "merge_strategy": "replace"}]))
+    with pytest.raises(StepFailed) as exc:
+        run_job(parse_job(world.queue.pop()), world.runs, world.queue, world.ctx())
+    assert "response.profile.$ref: '$ref' is reserved" in str(exc.value)
+    assert world.runs.get_run(run_id).data == {"name": "Ada"}
