@@ -22,7 +22,8 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from relay.local import esm_rules, inprocess_transport, moto_speedups, moto_thread_safety, triggers
+from relay.local import inprocess_transport, triggers
+from relay.local.patches import install_moto_patches
 
 __all__ = ["Emulator", "DEFAULT_REGION", "DEFAULT_PORT", "LOCAL_CREDENTIALS"]
 
@@ -108,16 +109,15 @@ class Emulator:
         """Start serving; return the endpoint URL (``http://127.0.0.1:<port>``)."""
         if self._server is not None:
             return self.endpoint_url
-        triggers.install()
-        esm_rules.install()
-        moto_speedups.install()
-        moto_thread_safety.install()
+        install_moto_patches()
         # werkzeug logs every request at INFO; the local stage serves thousands per second
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         from relay.local.message_move import MessageMoveService
+        from relay.local.message_move_http import MessageMoveMiddleware
 
-        self._mover = MessageMoveService()
-        self._server = _Server(self.host, self.port, self._mover.wrap)
+        mover = self._mover = MessageMoveService()
+        # WSGI middleware answering the message-move actions, passing everything else to moto
+        self._server = _Server(self.host, self.port, lambda app: MessageMoveMiddleware(app, mover))
         try:
             host, port = self._server.start()
         except BaseException:
@@ -192,7 +192,7 @@ class Emulator:
         """Route the Lambda ``Invoke`` API to ``handler(function_arn, event, invocation_type)``.
 
         For ``RequestResponse`` the handler's return value is the response payload (JSON); raise
-        :class:`relay.local.triggers.FunctionError` for a function error. For ``Event`` (what the
+        :class:`relay.local.dataplane.invoker.FunctionError` for a function error. For ``Event`` (what the
         console's async-DLQ redrive sends) the call returns 202 at once: the handler should only
         enqueue. Without a handler, moto answers as it does without Docker (runs nothing).
         """

@@ -13,71 +13,62 @@ value out of the API's range, ``InvalidParameterValueException`` for a combinati
 """
 from __future__ import annotations
 
-import threading
 from typing import Any
+
+from relay.local.patches import once
 
 __all__ = ["install", "check"]
 
-_lock = threading.Lock()
-_installed = False
 
 
 def check(source_arn: str, spec: dict[str, Any], current: Any = None) -> None:
     """Raise moto's Lambda error if ``spec`` breaks AWS's rules for a mapping on ``source_arn``.
 
-    ``current`` is the existing mapping on update (its settings fill what ``spec`` leaves out).
+    ``current`` is the existing mapping on update (its settings fill what ``spec`` leaves out). The rules
+    themselves are :func:`relay.local.esm_validation.validate_esm_update` (pure, one home).
     """
-    from moto.awslambda.exceptions import InvalidParameterValueException, ValidationException
+    from moto.awslambda.exceptions import LambdaClientError
 
-    is_sqs = source_arn.startswith("arn:aws:sqs:")
-    factor = spec.get("ParallelizationFactor")
-    if factor is not None:
-        if isinstance(factor, bool) or not isinstance(factor, int) or factor > 10:
-            raise ValidationException(str(factor), "parallelizationFactor",
-                                      "Member must have value less than or equal to 10")
-        if factor < 1:
-            raise ValidationException(str(factor), "parallelizationFactor",
-                                      "Member must have value greater than or equal to 1")
-        if is_sqs:
-            raise InvalidParameterValueException(
-                "Unsupported parameter for Amazon SQS event sources: ParallelizationFactor")
-    batch = spec.get("BatchSize")
-    if batch is not None:
-        if isinstance(batch, bool) or not isinstance(batch, int) or batch > 10_000:
-            raise ValidationException(str(batch), "batchSize", "Member must have value less than or equal to 10000")
-        if batch < 1:
-            raise ValidationException(str(batch), "batchSize", "Member must have value greater than or equal to 1")
-    if is_sqs:
-        size = batch if batch is not None else getattr(current, "batch_size", None) or 10
-        window = spec.get("MaximumBatchingWindowInSeconds")
-        if window is None:
-            window = getattr(current, "max_batch_window", None) or 0
-        if int(size) > 10 and int(window) < 1:
-            raise InvalidParameterValueException(
-                "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10")
+    from relay.local.esm_validation import validate_esm_update
+
+    kind = source_arn.split(":", 3)[2] if source_arn.count(":") >= 3 else ""
+    merged: dict[str, Any] = {}
+    if current is not None:
+        merged = {"BatchSize": getattr(current, "batch_size", None),
+                  "MaximumBatchingWindowInSeconds": getattr(current, "max_batch_window", None)}
+    for key in ("ParallelizationFactor", "BatchSize", "MaximumBatchingWindowInSeconds", "MaximumRetryAttempts"):
+        if spec.get(key) is not None:
+            value = spec[key]
+            if isinstance(value, bool) or not isinstance(value, int):
+                from moto.awslambda.exceptions import ValidationException
+
+                field = key[0].lower() + key[1:]
+                raise ValidationException(str(value), field, "Member must be an integer")
+            merged[key] = value
+    if kind == "sqs" and merged.get("BatchSize") is None:
+        merged["BatchSize"] = 10
+    refusal = validate_esm_update(kind, {k: v for k, v in merged.items() if v is not None})
+    if refusal is not None:
+        raise LambdaClientError(*refusal)
 
 
+@once
 def install() -> None:
     """Wrap ``LambdaBackend.create/update_event_source_mapping`` with :func:`check` (idempotent)."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        from moto.awslambda.models import LambdaBackend
+    from moto.awslambda.models import LambdaBackend
 
-        original_create = LambdaBackend.create_event_source_mapping
-        original_update = LambdaBackend.update_event_source_mapping
+    original_create = LambdaBackend.create_event_source_mapping
+    original_update = LambdaBackend.update_event_source_mapping
 
-        def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
-            check(str(spec.get("EventSourceArn") or ""), spec)
-            return original_create(self, spec)
+    def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        check(str(spec.get("EventSourceArn") or ""), spec)
+        return original_create(self, spec)
 
-        def update_event_source_mapping(self: Any, uuid: str, spec: dict[str, Any]) -> Any:
-            current = self.get_event_source_mapping(uuid)
-            if current is not None:
-                check(str(current.event_source_arn), spec, current)
-            return original_update(self, uuid, spec)
+    def update_event_source_mapping(self: Any, uuid: str, spec: dict[str, Any]) -> Any:
+        current = self.get_event_source_mapping(uuid)
+        if current is not None:
+            check(str(current.event_source_arn), spec, current)
+        return original_update(self, uuid, spec)
 
-        LambdaBackend.create_event_source_mapping = create_event_source_mapping  # type: ignore[method-assign]
-        LambdaBackend.update_event_source_mapping = update_event_source_mapping  # type: ignore[method-assign]
-        _installed = True
+    LambdaBackend.create_event_source_mapping = create_event_source_mapping  # type: ignore[method-assign]
+    LambdaBackend.update_event_source_mapping = update_event_source_mapping  # type: ignore[method-assign]

@@ -22,6 +22,8 @@ import threading
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from relay.local.patches import botocore_hook, once
+
 __all__ = ["register", "unregister", "install", "ENV"]
 
 ENV = "RELAY_INPROCESS_AWS"
@@ -29,7 +31,6 @@ WsgiApp = Callable[[dict, Callable], Any]
 
 _lock = threading.Lock()
 _apps: dict[str, WsgiApp] = {}  # "http://127.0.0.1:port" → the emulator's WSGI app
-_installed = False
 
 
 def _enabled() -> bool:
@@ -91,12 +92,7 @@ def _dispatch(request: Any = None, **_: Any) -> Any:
     return AWSResponse(request.url, int(status.split(" ", 1)[0]), out, MockRawResponse(body))
 
 
+@once
 def install() -> None:
     """Register the hook for every botocore session created from now on (idempotent)."""
-    global _installed
-    import botocore.handlers
-
-    with _lock:
-        if not _installed:
-            botocore.handlers.BUILTIN_HANDLERS.append(("before-send", _dispatch))
-            _installed = True
+    botocore_hook("before-send", _dispatch)

@@ -212,12 +212,6 @@ class MessageMoveService:
             if t.thread is not None:
                 t.thread.join(timeout)
 
-    def wrap(self, app: Callable) -> Callable:
-        """WSGI middleware answering the three actions and passing everything else to ``app``."""
-        from relay.local.message_move_http import MessageMoveMiddleware
-
-        return MessageMoveMiddleware(app, self)
-
     # ---- internals --------------------------------------------------------------------------------
     def _require_queue(self, arn: Any, param: str) -> QueueRef:
         if not isinstance(arn, str) or not arn:

@@ -16,39 +16,34 @@
 """
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime
 
+from relay.local.patches import once
+
 __all__ = ["install"]
 
-_lock = threading.Lock()
-_installed = False
 
 
+@once
 def install() -> None:
     """Cache moto's module list and rebind the SQS clock (idempotent, process-wide)."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        import moto.backends as moto_backends
-        import moto.sqs.models as sqs_models
+    import moto.backends as moto_backends
+    import moto.sqs.models as sqs_models
 
-        modules = tuple(moto_backends.list_of_moto_modules())
-        moto_backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    modules = tuple(moto_backends.list_of_moto_modules())
+    moto_backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
 
-        original_unix_time = sqs_models.unix_time
-        original_unix_time_millis = sqs_models.unix_time_millis
+    original_unix_time = sqs_models.unix_time
+    original_unix_time_millis = sqs_models.unix_time_millis
 
-        def unix_time(dt: datetime | None = None) -> float:
-            return time.time() if dt is None else original_unix_time(dt)
+    def unix_time(dt: datetime | None = None) -> float:
+        return time.time() if dt is None else original_unix_time(dt)
 
-        def unix_time_millis(dt: datetime | None = None) -> float:
-            return time.time() * 1000.0 if dt is None else original_unix_time_millis(dt)
+    def unix_time_millis(dt: datetime | None = None) -> float:
+        return time.time() * 1000.0 if dt is None else original_unix_time_millis(dt)
 
-        sqs_models.unix_time = unix_time  # type: ignore[assignment]
-        sqs_models.unix_time_millis = unix_time_millis  # type: ignore[assignment]
-        _installed = True
+    sqs_models.unix_time = unix_time  # type: ignore[assignment]
+    sqs_models.unix_time_millis = unix_time_millis  # type: ignore[assignment]
 
 

@@ -11,16 +11,15 @@ message objects moto just moved (a private attribute: moto does not render it).
 from __future__ import annotations
 
 import copy
-import threading
 from dataclasses import dataclass
 from typing import Any
+
+from relay.local.patches import once
 
 __all__ = ["MotoSqs", "QueueRef", "SqsMessage", "parse_queue_arn", "install_origin_tracking", "ORIGIN_ATTR"]
 
 ORIGIN_ATTR = "_relay_dead_letter_source_arn"
 
-_install_lock = threading.Lock()
-_installed = False
 
 
 @dataclass(frozen=True)
@@ -56,31 +55,27 @@ def parse_queue_arn(arn: str) -> QueueRef | None:
     return QueueRef(region=parts[3], account=parts[4], name=parts[5])
 
 
+@once
 def install_origin_tracking() -> None:
     """Stamp the source queue's ARN on every message moto dead-letters (idempotent, process-wide)."""
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        from moto.sqs.models import SQSBackend
+    from moto.sqs.models import SQSBackend
 
-        original = SQSBackend.receive_message
+    original = SQSBackend.receive_message
 
-        def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
-            queue = self.queues.get(queue_name)
-            dlq = getattr(queue, "dead_letter_queue", None) if queue is not None else None
-            if dlq is None:
-                return original(self, queue_name, *args, **kwargs)
-            before = len(dlq._messages)
-            result = original(self, queue_name, *args, **kwargs)
-            if len(dlq._messages) != before:
-                for message in dlq._messages:
-                    if not hasattr(message, ORIGIN_ATTR):
-                        setattr(message, ORIGIN_ATTR, queue.queue_arn)
-            return result
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        queue = self.queues.get(queue_name)
+        dlq = getattr(queue, "dead_letter_queue", None) if queue is not None else None
+        if dlq is None:
+            return original(self, queue_name, *args, **kwargs)
+        before = len(dlq._messages)
+        result = original(self, queue_name, *args, **kwargs)
+        if len(dlq._messages) != before:
+            for message in dlq._messages:
+                if not hasattr(message, ORIGIN_ATTR):
+                    setattr(message, ORIGIN_ATTR, queue.queue_arn)
+        return result
 
-        SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
-        _installed = True
+    SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
 
 
 class MotoSqs:

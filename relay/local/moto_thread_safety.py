@@ -10,35 +10,30 @@ both (it is a ``Condition`` over an ``RLock``, so moto's own nested use stays sa
 """
 from __future__ import annotations
 
-import threading
 from typing import Any
+
+from relay.local.patches import once
 
 __all__ = ["install"]
 
-_lock = threading.Lock()
-_installed = False
 
 
+@once
 def install() -> None:
     """Lock ``Queue.delete_message`` and ``SQSBackend.purge_queue`` (idempotent, process-wide)."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        from moto.sqs.models import Queue, SQSBackend
+    from moto.sqs.models import Queue, SQSBackend
 
-        original_delete = Queue.delete_message
-        original_purge = SQSBackend.purge_queue
+    original_delete = Queue.delete_message
+    original_purge = SQSBackend.purge_queue
 
-        def delete_message(self: Any, receipt_handle: str) -> None:
-            with self._messages_lock:
-                return original_delete(self, receipt_handle)
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        with self._messages_lock:
+            return original_delete(self, receipt_handle)
 
-        def purge_queue(self: Any, queue_name: str) -> None:
-            queue = self.get_queue(queue_name)
-            with queue._messages_lock:
-                return original_purge(self, queue_name)
+    def purge_queue(self: Any, queue_name: str) -> None:
+        queue = self.get_queue(queue_name)
+        with queue._messages_lock:
+            return original_purge(self, queue_name)
 
-        Queue.delete_message = delete_message  # type: ignore[method-assign]
-        SQSBackend.purge_queue = purge_queue  # type: ignore[method-assign]
-        _installed = True
+    Queue.delete_message = delete_message  # type: ignore[method-assign]
+    SQSBackend.purge_queue = purge_queue  # type: ignore[method-assign]

@@ -56,7 +56,7 @@ def _stop_process(proc: subprocess.Popen) -> None:
 
 def _invoke_through(plane: "DataPlane") -> Callable[[str, object, str], object]:
     """The Lambda ``Invoke`` API of the emulator, answered by the data plane (moto alone runs nothing)."""
-    from relay.local.triggers import FunctionError
+    from relay.local.dataplane.invoker import FunctionError
 
     def invoke(function_arn: str, event: object, invocation_type: str) -> object:
         if invocation_type == "Event":

@@ -36,6 +36,9 @@ import uuid
 from typing import Any, Callable
 from urllib.parse import quote_plus, unquote_plus
 
+from relay.local.dataplane.invoker import FunctionError
+from relay.local.patches import once
+
 __all__ = ["S3NotificationCallback", "InvokeHandler", "FunctionError", "install", "add_s3_listener",
            "remove_s3_listener", "set_invoke_handler", "clear_invoke_handler", "is_installed"]
 
@@ -49,18 +52,8 @@ InvokeHandler = Callable[[str, Any, str], Any]
 the return value is ignored (enqueue and return). Raise :class:`FunctionError` for a function error."""
 
 
-class FunctionError(Exception):
-    """The handler failed: answered as Lambda does (``X-Amz-Function-Error: Unhandled`` + error JSON)."""
-
-    def __init__(self, error_message: str, error_type: str = "Exception") -> None:
-        super().__init__(error_message)
-        self.error_message = error_message
-        self.error_type = error_type
-
-
 _lock = threading.Lock()
 _invoke_handler: InvokeHandler | None = None
-_installed = False
 _listeners: list[S3NotificationCallback] = []
 # S3's sequencer orders events for one key; a process-wide counter keeps it monotonic as AWS does.
 _sequencer = itertools.count(1)
@@ -120,21 +113,17 @@ def _dispatch_s3_to_lambda(account_id: str, event_body: Any, fn_arn: str, region
             log.exception("S3 notification listener failed for %s", fn_arn)
 
 
+@once
 def install() -> None:
     """Apply the takeover once per process (idempotent)."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        from moto.dynamodb.models.table import Table
-        from moto.s3 import notifications
-        from moto.sqs.models import Queue
+    from moto.dynamodb.models.table import Table
+    from moto.s3 import notifications
+    from moto.sqs.models import Queue
 
-        Queue.lambda_event_source_mappings = _no_trigger_property()  # type: ignore[assignment]
-        Table.lambda_event_source_mappings = _no_trigger_property()  # type: ignore[assignment]
-        notifications._invoke_awslambda = _dispatch_s3_to_lambda  # type: ignore[assignment]
-        _patch_invoke()
-        _installed = True
+    Queue.lambda_event_source_mappings = _no_trigger_property()  # type: ignore[assignment]
+    Table.lambda_event_source_mappings = _no_trigger_property()  # type: ignore[assignment]
+    notifications._invoke_awslambda = _dispatch_s3_to_lambda  # type: ignore[assignment]
+    _patch_invoke()
 
 
 def _patch_invoke() -> None:
@@ -185,7 +174,7 @@ def clear_invoke_handler(handler: InvokeHandler) -> None:
 
 def is_installed() -> bool:
     """True once :func:`install` has run in this process."""
-    return _installed
+    return install.installed()  # type: ignore[attr-defined]
 
 
 def add_s3_listener(callback: S3NotificationCallback) -> None:

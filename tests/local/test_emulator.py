@@ -217,7 +217,7 @@ def test_reset_forgets_resources_and_keeps_the_takeover(emu):
 
 
 def test_lambda_invoke_goes_to_the_registered_handler(emu):
-    from relay.local.triggers import FunctionError
+    from relay.local.dataplane.invoker import FunctionError
 
     fn_arn = _function(emu, f"fn-{_uid()}")
     calls: list[tuple[str, dict, str]] = []

@@ -22,8 +22,8 @@ from typing import Any, Callable, Sequence
 
 from relay.local.dataplane.async_invoke import DEFAULT_RETRY_DELAYS, AsyncInvoker
 from relay.local.dataplane.destinations import DestinationSender
-from relay.local.dataplane.invoker import (EnvironmentBinder, EnvironmentConflictError, InvokeResult, Invoker,
-                                           LambdaContext)
+from relay.local.dataplane.invoker import (EnvironmentBinder, EnvironmentConflictError, FunctionError, InvokeResult,
+                                           Invoker, LambdaContext)
 from relay.local.dataplane.metrics import CloudWatchPublisher, MetricsRecorder
 from relay.local.dataplane.carry_over import CarryOver
 from relay.local.dataplane.latency import set_aws_latency
@@ -38,14 +38,6 @@ log = logging.getLogger(__name__)
 
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 FULL_REFRESH_EVERY_S = 5.0
-
-
-class FunctionError(RuntimeError):
-    """A synchronous invoke ended in a function error (``X-Amz-Function-Error: Unhandled``)."""
-
-    def __init__(self, function_name: str, result: InvokeResult) -> None:
-        super().__init__(f"{function_name}: {result.error_type}: {result.error_message}")
-        self.result = result
 
 
 _session_lock = threading.Lock()
@@ -239,7 +231,8 @@ class DataPlane:
         """Synchronous invoke returning the handler's response; raises :class:`FunctionError` on an error."""
         result = self.invoke_result(function, event)
         if not result.ok:
-            raise FunctionError(self._lookup(function).name, result)
+            raise FunctionError(result.error_message or "", result.error_type or "Exception",
+                                function_name=self._lookup(function).name, result=result)
         return result.payload
 
     def invoke_async(self, function: str, event: Any) -> str:

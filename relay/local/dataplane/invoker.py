@@ -27,7 +27,7 @@ from relay.local.dataplane.registry import FunctionSpec
 from relay.local.dataplane.sandbox import Sandbox, SandboxKilled, run_in
 from relay.local.dataplane.sandbox import install as install_sandbox_hooks
 
-__all__ = ["LambdaContext", "InvokeResult", "Invoker", "EnvironmentBinder", "EnvironmentConflictError",
+__all__ = ["FunctionError", "LambdaContext", "InvokeResult", "Invoker", "EnvironmentBinder", "EnvironmentConflictError",
            "HandlerImportError", "load_handler", "import_scoped_environment", "REPO_ROOT", "PER_FUNCTION_VARIABLES"]
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -48,6 +48,19 @@ class EnvironmentConflictError(ValueError):
     Handlers share one process and so one ``os.environ``: relay's functions of one stage share their
     values by design, and a conflict would make one of them read the other's setting.
     """
+
+
+class FunctionError(RuntimeError):
+    """An invoke ended in a function error, as Lambda answers it (``X-Amz-Function-Error: Unhandled`` with
+    ``{"errorMessage", "errorType"}``): raised by :meth:`DataPlane.invoke` and by the emulator's ``Invoke``
+    API handler (:mod:`relay.local.triggers`)."""
+
+    def __init__(self, error_message: str, error_type: str = "Exception", function_name: str = "",
+                 result: "InvokeResult | None" = None) -> None:
+        super().__init__(f"{function_name}: {error_type}: {error_message}" if function_name else error_message)
+        self.error_message = error_message
+        self.error_type = error_type
+        self.result = result
 
 
 class HandlerImportError(ImportError):

@@ -13,11 +13,11 @@ import threading
 import time
 from typing import Any
 
+from relay.local.patches import botocore_hook, once
+
 __all__ = ["set_aws_latency", "aws_latency"]
 
 _latency_s = 0.0
-_installed = False
-_lock = threading.Lock()
 
 
 def _before_send(request: Any = None, **_: Any) -> None:
@@ -26,17 +26,16 @@ def _before_send(request: Any = None, **_: Any) -> None:
     return None  # None lets botocore send the request as usual
 
 
+@once
+def _install() -> None:
+    botocore_hook("before-send", _before_send)
+
+
 def set_aws_latency(milliseconds: float) -> None:
     """Make each AWS call from a handler wait ``milliseconds`` (0 disables); applies to new sessions too."""
-    global _latency_s, _installed
-    import botocore.handlers
-
-    with _lock:
-        _latency_s = max(0.0, milliseconds) / 1000.0
-        if not _installed:
-            # every botocore session created from now on registers the built-in handlers, this one included
-            botocore.handlers.BUILTIN_HANDLERS.append(("before-send", _before_send))
-            _installed = True
+    global _latency_s
+    _latency_s = max(0.0, milliseconds) / 1000.0
+    _install()
 
 
 def aws_latency() -> float:

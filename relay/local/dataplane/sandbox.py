@@ -26,12 +26,12 @@ import threading
 import time
 from typing import Any, Callable, TypeVar
 
+from relay.local.patches import botocore_hook, once
+
 __all__ = ["Sandbox", "SandboxKilled", "install", "current", "run_in"]
 
 T = TypeVar("T")
 _local = threading.local()
-_installed = False
-_install_lock = threading.Lock()
 
 
 class SandboxKilled(BaseException):
@@ -110,14 +110,9 @@ def _response_received(**_: Any) -> None:
         sandbox._call_ends()  # noqa: SLF001
 
 
+@once
 def install() -> None:
     """Register the hooks for every botocore session created from now on (idempotent)."""
-    global _installed
-    import botocore.handlers
-
-    with _install_lock:
-        if not _installed:
-            # first in the list: a killed sandbox is refused before the modelled latency is slept
-            botocore.handlers.BUILTIN_HANDLERS.insert(0, ("before-send", _before_send))
-            botocore.handlers.BUILTIN_HANDLERS.append(("response-received", _response_received))
-            _installed = True
+    # first: a killed sandbox is refused before the modelled latency is slept
+    botocore_hook("before-send", _before_send, first=True)
+    botocore_hook("response-received", _response_received)
