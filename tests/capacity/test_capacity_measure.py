@@ -8,7 +8,7 @@ import pytest
 from moto import mock_aws
 
 from relay.capacity import units
-from relay.capacity.measure import CallCounter
+from relay.capacity.call_counter import CallCounter
 
 
 # ---- billing units (pure) ----------------------------------------------------------------------------
@@ -125,7 +125,7 @@ def test_uninstalled_counter_counts_nothing_more():
 
 
 def test_snapshot_difference_is_one_phase():
-    from relay.capacity.measure import Tally
+    from relay.capacity.call_counter import Tally
 
     a = Tally(s3_put_tier=2)
     a.calls["s3:PutObject"] = 2
@@ -138,7 +138,8 @@ def test_snapshot_difference_is_one_phase():
 
 def test_flow_document_is_per_notification_and_parses():
     from relay.capacity.calls import parse_calls
-    from relay.capacity.measure import Tally, flow_document
+    from relay.capacity.call_counter import Tally
+    from relay.capacity.measure import flow_document
 
     handler = Tally(s3_put_tier=20, s3_get_tier=10, dynamodb_wru=250, sqs_messages_sent=30, sqs_requests=30)
     handler.calls["s3:PutObject"] = 20

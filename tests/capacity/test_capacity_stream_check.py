@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from relay.capacity import measure, timed_handler
+from relay.capacity import calibration, timed_handler
 from relay.capacity.model import BatchDuration, predict_stream
 
 CALIBRATE = (4, 24)   # batch sizes of the calibration pipelines
@@ -45,7 +45,7 @@ def stage() -> Iterator[dict[str, Any]]:
         lam.update_event_source_mapping(UUID=outputs["log_indexer_esm_uuid"], BatchSize=CHECK,
                                         ParallelizationFactor=1)
         timed_handler.reset()
-        found["lanes"] = [measure.add_calibration_lane(local.client, outputs, f"cal{b}", b, BACKLOG)
+        found["lanes"] = [calibration.add_calibration_lane(local.client, outputs, f"cal{b}", b, BACKLOG)
                           for b in CALIBRATE]
 
     local = LocalStage("local", aws_latency_ms=0.0, prepare=keep_only_the_log_indexer,
@@ -67,7 +67,7 @@ def _cycles(lanes: list[dict[str, str]], start: float, end: float, need: int = 2
     """
     out = []
     for lane in lanes:
-        cycles = [c for c in measure.lane_cycles(lane["function"], start, end) if c[0] == int(lane["batch_size"])]
+        cycles = [c for c in calibration.lane_cycles(lane["function"], start, end) if c[0] == int(lane["batch_size"])]
         if len(cycles) < need:
             return None
         out.append((float(lane["batch_size"]), sum(c for _, c in cycles) / len(cycles)))
@@ -85,13 +85,13 @@ def _check(stage: dict[str, Any], load_s: float, ratio: float = 2.5) -> tuple[fl
     rate = min(200.0, max(5.0, ratio * CHECK / BatchDuration.fit(rough)(CHECK)))
 
     start = time.monotonic()
-    r = measure.run_stream_load(clients, stage["outputs"], rate, load_s, CHECK, 1, settle_s=0.0)
+    r = calibration.run_stream_load(clients, stage["outputs"], rate, load_s, CHECK, 1, settle_s=0.0)
     end = time.monotonic()
     samples = _cycles(lanes, start, end)
     assert samples is not None, "the calibration lanes ran fewer than two batches each during the checked run"
     d = BatchDuration.fit(samples)
     for lane in lanes:  # the calibration lanes must have run full batches for the whole window
-        ran = measure.lane_cycles(lane["function"], 0.0, end + 60)
+        ran = calibration.lane_cycles(lane["function"], 0.0, end + 60)
         assert sum(n for n, _ in ran) + int(lane["batch_size"]) < int(lane["backlog"]), f"{lane['function']} ran dry"
     time.sleep(0.8)  # the last IteratorAge metrics flush
 
