@@ -9,7 +9,7 @@ from relay.local.deploy import DeployError, deploy
 from relay.local.emulator import Emulator
 
 API_URL = "http://127.0.0.1:1/"  # never called here: deploy only records it as the Function URL
-# ../shared/checks/local_contract.py: the keys every tool relies on
+# the maintainers' local contract check (`make contract`): the keys every tool relies on
 CONTRACT_KEYS = ["api_url", "request_bucket", "job_queue_url", "job_dlq_url", "stream_dlq_url", "async_dlq_url",
                  "message_table", "job_worker_function", "job_worker_esm_uuid", "log_indexer_function",
                  "log_indexer_esm_uuid", "outbox"]
