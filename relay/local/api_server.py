@@ -3,7 +3,12 @@
 Each HTTP request on loopback becomes an HTTP API payload v2 event and is handed to ``invoke`` (the data
 plane's synchronous invoke of the api function), and the handler's response dict becomes the HTTP
 response, with Function URL's rules: a dict with ``statusCode`` is used as is; anything else is returned
-as JSON with 200. Requests over Function URL's 6 MB payload limit get 413 without an invoke, as in AWS.
+as JSON with 200. Requests over Function URL's 6 MB payload limit get 413 without an invoke, as in AWS —
+as an HTTP answer the client can read: the front door answers at once, then reads and discards the rest
+of the body (up to :data:`MAX_DISCARD_BYTES`, for at most :data:`DISCARD_TIMEOUT_S`) before closing, because
+closing a socket with unread data makes the kernel reset the connection, and a client still sending its
+body then sees a broken pipe instead of the 413. A client that asks first (``Expect: 100-continue``, as
+curl does for large bodies) gets the 413 instead of the go-ahead and never sends the body.
 """
 from __future__ import annotations
 
@@ -16,9 +21,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["ApiServer", "build_event", "MAX_PAYLOAD_BYTES"]
+__all__ = ["ApiServer", "build_event", "MAX_PAYLOAD_BYTES", "MAX_DISCARD_BYTES"]
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+# how much of an oversized body is read and thrown away so the client can read its 413 (bounded: a
+# client declaring a huge body does not get to keep a thread busy for long)
+MAX_DISCARD_BYTES = 64 * 1024 * 1024
+DISCARD_TIMEOUT_S = 10.0
+_TOO_LARGE = b'{"error": {"code": "PayloadTooLarge", "message": "request body over 6 MB"}}'
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded")
 
 Invoke = Callable[[dict], Any]
@@ -107,9 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(400, {"content-type": "application/json"},
                               b'{"error": {"code": "BadRequest", "message": "invalid Content-Length"}}')
         if size > MAX_PAYLOAD_BYTES:
-            self.close_connection = True
-            return self._send(413, {"content-type": "application/json"},
-                              b'{"error": {"code": "PayloadTooLarge", "message": "request body over 6 MB"}}')
+            self._send_too_large()
+            return self._discard(size)
         body = self.rfile.read(size) if size else b""
         event = build_event(self.command, self.path, list(self.headers.items()), body,
                             source_ip=self.client_address[0], domain=self.headers.get("host", "localhost"))
@@ -120,11 +129,41 @@ class _Handler(BaseHTTPRequestHandler):
                               json.dumps({"error": {"code": "FunctionError", "message": str(exc)[:500]}}).encode())
         self._send(*_response_parts(result))
 
-    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+    def handle_expect_100(self) -> bool:
+        """Refuse an oversized body before the client sends it; otherwise the usual ``100 Continue``."""
+        try:
+            size = int(self.headers.get("content-length") or 0)
+        except ValueError:
+            size = 0
+        if size > MAX_PAYLOAD_BYTES:
+            self._send_too_large()
+            return False  # the request ends here: no body follows a refused expectation
+        return super().handle_expect_100()
+
+    def _send_too_large(self) -> None:
+        self._send(413, {"content-type": "application/json"}, _TOO_LARGE, close=True)
+
+    def _discard(self, size: int) -> None:
+        """Read and drop what the client is still sending (bounded), so closing does not reset the connection."""
+        left = min(size, MAX_DISCARD_BYTES)
+        deadline = time.monotonic() + DISCARD_TIMEOUT_S
+        try:
+            self.connection.settimeout(DISCARD_TIMEOUT_S)
+            while left > 0 and time.monotonic() < deadline:
+                chunk = self.rfile.read1(min(left, 256 * 1024))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:  # the client gave up (reset, timeout): nothing left to protect
+            pass
+
+    def _send(self, status: int, headers: dict[str, str], body: bytes, close: bool = False) -> None:
         self.send_response(status)
         for k, v in headers.items():
             if k.lower() not in ("content-length", "connection"):
                 self.send_header(k, v)
+        if close:
+            self.send_header("connection", "close")  # also makes the server close after this answer
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
