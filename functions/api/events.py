@@ -107,7 +107,7 @@ def parse_json_body(req: HttpRequest, max_bytes: int) -> Any:
         raise ApiError(400, "malformed_json", "request body is empty; expected a JSON object")
     try:
         text = data.decode("utf-8")
-        return json.loads(text, parse_constant=_reject_constant)
+        doc = json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
         raise ApiError(400, "malformed_json", "request body is nested too deeply") from None
     except UnicodeDecodeError as exc:
@@ -117,3 +117,28 @@ def parse_json_body(req: HttpRequest, max_bytes: int) -> Any:
                        f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except ValueError as exc:  # NaN/Infinity, integers with too many digits
         raise ApiError(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
+    if _depth_exceeds(doc, MAX_JSON_DEPTH):
+        # every later step (validation, the $ref check, templates) walks the body: a bound here keeps
+        # them all clear of Python's recursion limit, which a 3.13 json.loads no longer hits first
+        raise ApiError(400, "malformed_json", f"request body is nested more than {MAX_JSON_DEPTH} levels deep")
+    return doc
+
+
+MAX_JSON_DEPTH = 64
+
+
+def _depth_exceeds(doc: object, limit: int) -> bool:
+    """True when ``doc`` nests objects/arrays deeper than ``limit`` (iterative: no recursion of its own)."""
+    stack: list[tuple[object, int]] = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
