@@ -70,11 +70,12 @@ class Up:
                                       str(state)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      env=env, cwd=ROOT)
         self.lines: list[str] = []
-        self.api = ""
+        self.api = self.aws = ""
         for line in self.proc.stdout:  # type: ignore[union-attr]
             self.lines.append(line)
             if line.startswith("ready"):
                 self.api = line.split(" api=", 1)[1].split()[0]
+                self.aws = line.split(" aws=", 1)[1].split()[0]
                 break
         else:
             raise RuntimeError("relay up did not get ready:\n" + "".join(self.lines[-20:]))
@@ -86,9 +87,15 @@ class Up:
                                        "content": {"title": "t", "body": "b {{ n }}"}, "data": {"n": 1},
                                        "routing": {"method": "single", "channels": ["email"]}}}).encode()
 
+        import boto3
+
+        ssm = boto3.client("ssm", endpoint_url=self.aws, region_name="us-east-1", aws_access_key_id="testing",
+                           aws_secret_access_key="testing")
+        key = ssm.get_parameter(Name="/relay/local/api-key", WithDecryption=True)["Parameter"]["Value"]
+
         def post(_: int) -> int:
             req = urllib.request.Request(f"{self.api}/send", data=body, method="POST",
-                                         headers={"content-type": "application/json"})
+                                         headers={"content-type": "application/json", "authorization": f"Bearer {key}"})
             with urllib.request.urlopen(req, timeout=30) as r:
                 return r.status
 

@@ -3,6 +3,7 @@
 ``relay up``        start the local stage (emulated AWS + the Pulumi program deployed into it + the local
                     Lambda data plane + the HTTP API), optionally demo traffic and the console.
 ``relay capacity``  the cost and capacity model for a stage.
+``relay keys``      create, list and revoke a stage's API keys.
 """
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     cap.add_argument("--iterator-age-target", default="30s", help="keep IteratorAge under this, e.g. 30s")
     cap.add_argument("--calls", default=None, help="JSON file of measured AWS calls per notification")
     cap.add_argument("--json", action="store_true", help="machine-readable output")
+
+    from relay.api_keys import add_parser as add_keys_parser
+
+    add_keys_parser(sub)
     return p
 
 
@@ -81,6 +86,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from relay.capacity.cli import run_capacity
 
         return run_capacity(args)
+    if args.command == "keys":
+        from relay.api_keys import run_keys
+
+        return run_keys(args)
     return 2
 
 

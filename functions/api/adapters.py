@@ -5,12 +5,12 @@ import json
 from typing import Any
 
 from functions.api.events import ApiError
-from functions.api.ports import AcceptedRequestStore, IdempotencyRecord, IdempotencyStore, StatusReader
+from functions.api.ports import AcceptedRequestStore, ApiKeyStore, IdempotencyRecord, IdempotencyStore, StatusReader
 from functions.shared import aws
 from functions.shared.dynamo_values import to_plain
 from functions.shared.statuses import IdempotencyStatus
 
-__all__ = ["S3AcceptedRequestStore", "DynamoIdempotencyStore", "DynamoStatusReader"]
+__all__ = ["S3AcceptedRequestStore", "DynamoIdempotencyStore", "DynamoStatusReader", "DynamoApiKeyStore"]
 
 
 def _code(exc: Exception) -> str | None:
@@ -146,3 +146,30 @@ class DynamoStatusReader(StatusReader):
                                  "type": "value_error"}]) from None
             raise
         return to_plain(page.get("Items", [])), to_plain(page.get("LastEvaluatedKey"))
+
+
+class DynamoApiKeyStore(ApiKeyStore):
+    """``APIKEY#<sha256>/KEY`` items in the state table (layout in :mod:`functions.api.keys`)."""
+
+    def __init__(self, table_name: str) -> None:
+        self._name = table_name
+
+    def find(self, key_hash: str) -> Any:
+        from functions.api.keys import key_from_item, key_item_key
+        from functions.shared.dynamo_values import item_to_plain
+
+        # consistent: a key used right after `relay keys create` must be found (a miss is cached too)
+        item = aws.client("dynamodb").get_item(TableName=self._name, Key=key_item_key(key_hash),
+                                               ConsistentRead=True).get("Item")
+        return key_from_item(item_to_plain(item), key_hash) if item else None
+
+    def mark_used(self, key_hash: str, at: str) -> None:
+        from functions.api.keys import key_item_key
+
+        try:
+            aws.client("dynamodb").update_item(
+                TableName=self._name, Key=key_item_key(key_hash), UpdateExpression="SET lastUsedAt = :at",
+                ExpressionAttributeValues={":at": {"S": at}}, ConditionExpression="attribute_exists(pk)")
+        except Exception as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise

@@ -12,16 +12,28 @@ __all__ = ["build_ports", "reset_ports"]
 @cache
 def build_ports() -> ApiPorts:
     """The adapters for the current settings (cached; tests call :func:`reset_ports`)."""
-    from functions.api.adapters import DynamoIdempotencyStore, DynamoStatusReader, S3AcceptedRequestStore
+    from functions.api.adapters import (
+        DynamoApiKeyStore, DynamoIdempotencyStore, DynamoStatusReader, S3AcceptedRequestStore,
+    )
+    from functions.api.auth import KeyAuthenticator
     from functions.shared.ids import new_request_id, new_run_id
     from functions.shared.settings import get_settings
 
     s = get_settings()
+    # the authenticator lives as long as the container: its lookup cache is what keeps auth to one read
+    # per key per CACHE_TTL_S
+    keys = (KeyAuthenticator(DynamoApiKeyStore(s.state_table), warn=_warn) if s.api_auth == "keys" else None)
     return ApiPorts(
         store=S3AcceptedRequestStore(s.request_bucket), idempotency=DynamoIdempotencyStore(s.state_table),
         reads=DynamoStatusReader(s.log_table, s.state_table), now_s=lambda: int(time.time()),
-        new_request_id=new_request_id, new_run_id=new_run_id,
+        new_request_id=new_request_id, new_run_id=new_run_id, keys=keys,
     )
+
+
+def _warn(message: str) -> None:
+    from aws_lambda_powertools.logging import Logger
+
+    Logger(service="api").warning(message)
 
 
 def reset_ports() -> None:

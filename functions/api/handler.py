@@ -1,7 +1,9 @@
-"""API entry point: payload v2 event → route table → endpoint → response.
+"""API entry point: payload v2 event → API key → route table → scope → endpoint → response.
 
-The handler only translates: :mod:`~functions.api.routes` picks the endpoint, the endpoint calls its
-use case in :mod:`~functions.api.service`, :mod:`~functions.api.bootstrap` wires the adapters.
+The handler only translates: :mod:`~functions.api.auth` checks the caller's key (401 before anything
+else, so a stranger learns nothing about routes or ids) and, once the route is known, its scope (403);
+:mod:`~functions.api.routes` picks the endpoint, the endpoint calls its use case in
+:mod:`~functions.api.service`, :mod:`~functions.api.bootstrap` wires the adapters.
 Module-level imports are light: pydantic, boto3 and the schemas load on the paths that use them (cold
 start is what users pay for). Bad input is always a 4xx; an unexpected failure of our own is a 500
 with a generic message (details go to the log, not to the client).
@@ -25,8 +27,12 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """HTTP API payload v2 handler."""
     try:
         req = parse_event(event if isinstance(event, dict) else {})
+        ports = build_ports()
+        caller = ports.keys.authenticate(req.header("authorization")) if ports.keys is not None else None
         route, params = match(req.method, req.path)
-        return json_response(*route.endpoint(req, params, build_ports()))
+        if caller is not None:
+            ports.keys.authorize(caller, route.scope, f"{route.method} {route.template}")  # type: ignore[union-attr]
+        return json_response(*route.endpoint(req, params, ports))
     except ApiError as err:
         if err.status >= 500:
             logger.error("api error", extra={"code": err.code, "error": err.message})

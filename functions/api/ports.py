@@ -3,9 +3,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["IdempotencyRecord", "IdempotencyStore", "AcceptedRequestStore", "RequestStore", "StatusReader"]
+if TYPE_CHECKING:  # pragma: no cover
+    from functions.api.auth import ApiKey
+
+__all__ = ["IdempotencyRecord", "IdempotencyStore", "AcceptedRequestStore", "RequestStore", "StatusReader",
+           "ApiKeyStore"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +73,15 @@ class StatusReader(ABC):
     def messages(self, *, recipient: str | None, status: str | None, limit: int,
                  start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """A page of message-log views, newest first, and the key to continue from."""
+
+
+class ApiKeyStore(ABC):
+    """``APIKEY#<sha256>/KEY`` items: what the API reads about a key, and when it was last used."""
+
+    @abstractmethod
+    def find(self, key_hash: str) -> "ApiKey | None":
+        """The key whose sha256 is ``key_hash`` (revoked ones too), or None."""
+
+    @abstractmethod
+    def mark_used(self, key_hash: str, at: str) -> None:
+        """Record ``lastUsedAt`` (ISO ms Z); a key deleted meanwhile is left alone."""

@@ -1,10 +1,16 @@
-"""The route table: (method, path template) → endpoint, and the match that answers 404 / 405 (pure)."""
+"""The route table: (method, path template) → endpoint and the API key scope it needs, and the match that
+answers 404 / 405 (pure).
+
+Scopes (:mod:`functions.api.auth`): ``send`` for every route that changes something (POST, PUT, DELETE,
+actions), ``read`` for every route that only reads. A new route names its scope here, next to its endpoint.
+"""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
 from functions.api import endpoints
+from functions.api.auth import SCOPE_READ, SCOPE_SEND
 from functions.api.endpoints import Endpoint
 from functions.api.events import ApiError
 
@@ -13,12 +19,14 @@ __all__ = ["ROUTES", "Route", "match"]
 
 @dataclass(frozen=True)
 class Route:
-    """``method`` + ``template`` (``{name}`` is one path segment, handed to the endpoint) → ``endpoint``."""
+    """``method`` + ``template`` (``{name}`` is one path segment, handed to the endpoint) → ``endpoint``;
+    ``scope`` is what an API key must carry to call it."""
 
     method: str
     template: str
     name: str
     endpoint: Endpoint = field(compare=False)
+    scope: str = SCOPE_READ
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -26,11 +34,11 @@ class Route:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("POST", "/send", "send", endpoints.post_send),
-    Route("POST", "/automations/invoke", "invoke", endpoints.post_invoke),
-    Route("GET", "/requests/{requestId}", "get_request", endpoints.get_request),
-    Route("GET", "/automations/runs/{runId}", "get_run", endpoints.get_run),
-    Route("GET", "/messages", "list_messages", endpoints.list_messages),
+    Route("POST", "/send", "send", endpoints.post_send, SCOPE_SEND),
+    Route("POST", "/automations/invoke", "invoke", endpoints.post_invoke, SCOPE_SEND),
+    Route("GET", "/requests/{requestId}", "get_request", endpoints.get_request, SCOPE_READ),
+    Route("GET", "/automations/runs/{runId}", "get_run", endpoints.get_run, SCOPE_READ),
+    Route("GET", "/messages", "list_messages", endpoints.list_messages, SCOPE_READ),
 )
 _COMPILED = [(r, r.pattern) for r in ROUTES]
 

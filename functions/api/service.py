@@ -14,13 +14,16 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from functions.api.events import ApiError
 from functions.api.ports import AcceptedRequestStore, IdempotencyStore, StatusReader
 from functions.shared.statuses import (
     TERMINAL_MESSAGE_STATUSES, IdempotencyStatus, MessageStatus, RequestStatus, RunStatus,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from functions.api.auth import KeyAuthenticator
 
 __all__ = ["ApiPorts", "Reply", "accept", "get_request", "get_run", "list_messages", "IDEMPOTENCY_TTL_S",
            "REQUEST_STATUSES", "MESSAGE_FIELDS", "RUN_FIELDS", "STEP_FIELDS"]
@@ -41,7 +44,8 @@ Reply = tuple[int, Any, dict[str, str]]
 
 @dataclass
 class ApiPorts:
-    """What the use cases need: the stores, the clock and the id sources."""
+    """What the use cases need: the stores, the clock and the id sources; ``keys`` checks API keys
+    (None when the Function URL's IAM auth is the gate, ``API_AUTH=iam``)."""
 
     store: AcceptedRequestStore
     idempotency: IdempotencyStore
@@ -49,6 +53,7 @@ class ApiPorts:
     now_s: Callable[[], int]
     new_request_id: Callable[[], str]
     new_run_id: Callable[[], str]
+    keys: "KeyAuthenticator | None" = None
 
 
 def _body_hash(route: str, doc: dict[str, Any]) -> str:

@@ -11,9 +11,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Mapping
 
-__all__ = ["Settings", "SettingsError", "get_settings", "reset_settings", "DEFAULT_PROVIDER"]
+__all__ = ["Settings", "SettingsError", "get_settings", "reset_settings", "DEFAULT_PROVIDER", "API_AUTH_MODES"]
 
 DEFAULT_PROVIDER = "outbox"
+# keys: the api function checks API keys itself (its Function URL is AuthType NONE);
+# iam: the Function URL is AWS_IAM, so SigV4 already let only signed callers in
+API_AUTH_MODES = ("keys", "iam")
 
 
 class SettingsError(ValueError):
@@ -36,6 +39,7 @@ class Settings:
     fetch_allow: frozenset[tuple[str, int]] = frozenset()
     api_max_body_bytes: int = 262_144
     message_retention_days: int = 30
+    api_auth: str = "keys"
 
     def provider_for(self, channel: str) -> str:
         """Provider name for ``channel`` (``outbox`` unless ``PROVIDERS`` says otherwise)."""
@@ -65,6 +69,7 @@ class Settings:
             fetch_allow=parse_fetch_allow(env.get("FETCH_ALLOW", "")),
             api_max_body_bytes=_int(env, "API_MAX_BODY_BYTES", 262_144),
             message_retention_days=_int(env, "MESSAGE_RETENTION_DAYS", 30),
+            api_auth=_api_auth(env.get("API_AUTH", "")),
         )
 
 
@@ -76,6 +81,14 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r}: must be an integer") from None
+
+
+def _api_auth(raw: str) -> str:
+    # unset means keys: an api function that was not told otherwise never serves an open door
+    value = raw.strip().lower() or "keys"
+    if value not in API_AUTH_MODES:
+        raise SettingsError(f"API_AUTH={raw!r}: must be one of {', '.join(API_AUTH_MODES)}")
+    return value
 
 
 def _providers(raw: str) -> dict[str, str]:

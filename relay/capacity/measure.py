@@ -47,9 +47,9 @@ def _fill(template: Any, n: int) -> Any:
     return template
 
 
-def _post(url: str, body: dict) -> int:
+def _post(url: str, body: dict, api_key: str) -> int:
     req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                 headers={"content-type": "application/json"})
+                                 headers={"content-type": "application/json", "authorization": f"Bearer {api_key}"})
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status
@@ -126,7 +126,7 @@ def measure_local_stage(sends: int = 100, automations: int = 20, stage: str = "l
             start = utc_now()
             log(f"measure: {count} {kind}s through {api.url}{path}")
             for n in range(count):
-                status = _post(f"{api.url}{path}", _fill(template, n))
+                status = _post(f"{api.url}{path}", _fill(template, n), local.api_key)
                 if status != 202:
                     raise RuntimeError(f"POST {path} answered {status}, expected 202")
             delivered += count

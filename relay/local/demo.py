@@ -57,8 +57,9 @@ class DemoTraffic:
     """Posts to the API from a background thread until stopped."""
 
     def __init__(self, api_url: str, outputs: dict | None = None, sends_per_second: float = 4.0,
-                 automation_every: int = 4, seed: int = 7) -> None:
+                 automation_every: int = 4, seed: int = 7, api_key: str = "") -> None:
         self.api_url = api_url.rstrip("/")
+        self._auth = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self.interval = 1.0 / sends_per_second
         self.automation_every = automation_every
         self.rng = random.Random(seed)
@@ -69,7 +70,7 @@ class DemoTraffic:
 
     def _post(self, path: str, body: dict) -> None:
         req = urllib.request.Request(f"{self.api_url}{path}", data=json.dumps(body).encode(), method="POST",
-                                     headers={"content-type": "application/json"})
+                                     headers={"content-type": "application/json", **self._auth})
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 self.accepted += resp.status == 202

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from infra.config import PROJECT_ROOT, load_stage_config
+from relay.local.api_key import api_key_parameter, ensure_api_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from relay.local.dataplane import DataPlane
@@ -84,7 +85,7 @@ class LocalStage:
     Usage::
 
         with LocalStage(state_dir=None) as stage:      # no state dir: in memory only
-            requests.post(f"{stage.api_url}/send", json=...)
+            requests.post(f"{stage.api_url}/send", json=..., headers={"Authorization": f"Bearer {stage.api_key}"})
             stage.client("s3").list_objects_v2(Bucket=stage.outputs["request_bucket"])
 
     Parameters
@@ -129,6 +130,7 @@ class LocalStage:
         self._stack: ExitStack | None = None
         self._saved_env: dict[str, str] | None = None
         self.outputs: dict = {}
+        self.api_key = ""  # every scope; also in SSM /relay/<stage>/api-key (never printed)
         self.endpoint_url = ""
         self.api: Any = None
         self.emulator: Any = None
@@ -183,6 +185,9 @@ class LocalStage:
             self.outputs = deploy(self.stage, self.endpoint_url, self.api.url, region=REGION,
                                   overrides=self.overrides)
             self._say(f"deploy: done, outputs in SSM /relay/{self.stage}/outputs")
+            self.api_key = ensure_api_key(self.client("ssm"), self.client("dynamodb"), self.stage,
+                                          self.outputs["state_table"])
+            self._say(f"api key: every scope, in SSM {api_key_parameter(self.stage)} (SecureString)")
             if self._prepare is not None:
                 self._prepare(self)
 
@@ -202,7 +207,7 @@ class LocalStage:
             if self.demo:
                 from relay.local.demo import DemoTraffic
 
-                traffic = DemoTraffic(self.api.url, self.outputs)
+                traffic = DemoTraffic(self.api.url, self.outputs, api_key=self.api_key)
                 traffic.start()
                 stack.callback(traffic.stop)
                 self._say("demo: steady traffic, a share of it failing into the DLQs")
@@ -249,7 +254,8 @@ def run_local_stage(stage: str = "local", port: int = 4566, api_port: int = 0, d
     with local:
         console_url = f" console={local.console_url}" if local.console_url else ""
         _say(f"ready in {local.ready_s:.1f}s: stage={stage} api={local.api_url} aws={local.endpoint_url}{console_url} "
-             f"(job queue {local.outputs['job_queue_url']}; try: curl -X POST {local.api_url}/send ...)")
+             f"(job queue {local.outputs['job_queue_url']}; API key in SSM {api_key_parameter(stage)}; "
+             f"try: curl -X POST {local.api_url}/send -H \"Authorization: Bearer $KEY\" ...)")
         if on_ready:
             on_ready(local.outputs)
         while not stop.wait(0.2):

@@ -77,20 +77,26 @@ class LocalStage:
     endpoint: str
     outputs: dict[str, Any]
     lines: list[str] = field(default_factory=list)
+    api_key: str = ""  # the stage's key from SSM /relay/local/api-key, read once after start
 
     @property
     def api(self) -> str:
         return self.outputs["api_url"].rstrip("/")
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The header every API call needs (``stage.post``/``stage.get`` add it; raw clients use this)."""
+        return {"Authorization": f"Bearer {self.api_key}"}
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def post(self, path: str, body: dict, headers: dict | None = None) -> requests.Response:
-        return requests.post(f"{self.api}{path}", json=body, headers=headers or {}, timeout=30)
+        return requests.post(f"{self.api}{path}", json=body, headers={**self.auth, **(headers or {})}, timeout=30)
 
     def get(self, path: str, **params: Any) -> requests.Response:
-        return requests.get(f"{self.api}{path}", params=params, timeout=30)
+        return requests.get(f"{self.api}{path}", params=params, headers=self.auth, timeout=30)
 
     def wait_for(self, predicate, timeout: float, interval: float = 1.0, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout
@@ -146,4 +152,5 @@ def start_stage(overrides: dict[str, str], state_dir: Path, timeout: float = 240
     ssm = boto3.client("ssm", endpoint_url=endpoint, region_name="us-east-1",
                        aws_access_key_id="testing", aws_secret_access_key="testing")
     outputs = json.loads(ssm.get_parameter(Name="/relay/local/outputs")["Parameter"]["Value"])
-    return LocalStage(proc, endpoint, outputs, lines)
+    api_key = ssm.get_parameter(Name="/relay/local/api-key", WithDecryption=True)["Parameter"]["Value"]
+    return LocalStage(proc, endpoint, outputs, lines, api_key)

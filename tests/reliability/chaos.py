@@ -78,7 +78,7 @@ class Ledger:
             kind, i = job
             path, body = ("/send", send_body(i)) if kind == "send" else ("/automations/invoke", run_body(i))
             try:
-                r = requests.post(f"{stage.api}{path}", json=body, timeout=30)
+                r = requests.post(f"{stage.api}{path}", json=body, headers=stage.auth, timeout=30)
             except requests.RequestException:
                 return kind, None, i
             if r.status_code != 202:

@@ -18,11 +18,16 @@ class Bad:
     body: bytes
     headers: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
     method: str = "POST"
+    # False: the request brings its own (missing or bad) Authorization instead of the stage's key
+    authorized: bool = True
 
 
-def send_raw(host: str, port: int, req: Bad, timeout: float = 30) -> int:
-    """Send ``req`` byte for byte; return the HTTP status (0 when the server closed without an answer)."""
+def send_raw(host: str, port: int, req: Bad, timeout: float = 30, api_key: str = "") -> int:
+    """Send ``req`` byte for byte (with ``Authorization: Bearer <api_key>`` when it is ``authorized``); return
+    the HTTP status (0 when the server closed without an answer)."""
     head = f"{req.method} {req.path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n"
+    if req.authorized and api_key:
+        head += f"Authorization: Bearer {api_key}\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in req.headers)
     head += f"Content-Length: {len(req.body)}\r\n\r\n"
     with socket.create_connection((host, port), timeout=timeout) as s:
@@ -51,7 +56,7 @@ def _valid_run() -> dict:
 
 
 def _wrong_types(rng: random.Random) -> list[tuple[str, dict]]:
-    # (``routing: null`` is the default routing, and ``data: {"$ref": ...}`` is a valid map: not junk)
+    # (``routing: null`` is the default routing: not junk; a ``$ref`` key anywhere has its own kind below)
     junk = [None, 0, -1, 1.5, True, "", "x" * 300, [], {}, [1, "a"]]
     out = []
     for _ in range(12):
@@ -158,6 +163,25 @@ def generate(seed: int = 6, max_body: int = 262_144) -> list[Bad]:
     for i in range(30):
         headers = (("content-type", "application/json\r\nX-Injected: 1"),)
         out.append(Bad("crlf", ROUTES[i % 2], b"{", headers))
+    # no key, a wrong key, another scheme: refused (401) before anything is read
+    ctype = ("content-type", "application/json")
+    for i, auth in enumerate([None, "", "Bearer", "Bearer relay_not-a-key", "Basic dXNlcjpwYXNz", "bearer  ",
+                              "Bearer relay_a relay_b", "Token relay_x", "Bearer " + "k" * 4000, "Bearer \x7f"] * 3):
+        headers = (ctype,) if auth is None else (ctype, ("Authorization", auth))
+        out.append(Bad("unauthenticated", ROUTES[i % 2], valid[i % 2], headers, authorized=False))
+    # a user-supplied payload reference anywhere in a valid body (the internal shape of an offloaded payload)
+    ref = {"$ref": "s3://relay-local-requests/send/req_someone-else.json"}
+    for i in range(20):
+        body = _valid_send() if i % 2 == 0 else _valid_run()
+        if i % 4 == 0:
+            body["message"]["data"] = ref
+        elif i % 4 == 2:
+            body["message"]["to"] = {"email": "h@example.com", "nested": [ref]}
+        elif i % 4 == 1:
+            body["data"] = {"deep": {"er": ref}}
+        else:
+            body["automation"]["steps"].append({"action": "update-profile", "profile": ref})
+        out.append(Bad("reserved_ref", ROUTES[i % 2], json.dumps(body).encode()))
     # methods and paths
     for i, (m, p) in enumerate([("GET", "/send"), ("PUT", "/send"), ("DELETE", "/automations/invoke"),
                                 ("POST", "/send/../automations/invoke"), ("POST", "/%00"), ("POST", "/requests/x")] * 10):

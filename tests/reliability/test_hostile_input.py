@@ -124,7 +124,7 @@ def test_thousand_hostile_requests_get_no_5xx_and_store_nothing(stage: LocalStag
     assert len(requests_) >= 1000
     before = _stored(stage)
     with ThreadPoolExecutor(8) as pool:
-        statuses = list(pool.map(lambda r: send_raw(api.hostname, api.port, r), requests_))
+        statuses = list(pool.map(lambda r: send_raw(api.hostname, api.port, r, api_key=stage.api_key), requests_))
     by_kind: dict[str, Counter] = {}
     for req, status in zip(requests_, statuses):
         by_kind.setdefault(req.kind, Counter())[status] += 1
@@ -134,6 +134,8 @@ def test_thousand_hostile_requests_get_no_5xx_and_store_nothing(stage: LocalStag
     # every request was answered with a refusal (a closed connection without an answer is no proof)
     accepted = [(r.kind, r.body[:120]) for r, s in zip(requests_, statuses) if not 400 <= s < 500]
     assert not accepted, f"{len(accepted)} not refused with a 4xx, e.g. {accepted[:3]}"
+    # without a valid key nothing else is looked at; a '$ref' anywhere is a field error (422 naming it)
+    assert set(by_kind["unauthenticated"]) == {401} and set(by_kind["reserved_ref"]) == {422}
     assert _stored(stage) == before, "nothing refused was stored under send/ or automations/"
 
 

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from functions.api import handler
-from tests.functions.shared.relay_aws import http_event, relay_stage
+from tests.functions.shared.relay_aws import READ_API_KEY, SEND_API_KEY, TEST_API_KEY, http_event, relay_stage
 
 SEND = {"message": {"to": {"email": "ann@example.com"}, "content": {"title": "Hi", "body": "Hello {{ name }}"},
                     "data": {"name": "Ann"}, "routing": {"method": "single", "channels": ["email", "sms"]}}}
@@ -297,17 +297,20 @@ def test_real_http_through_local_function_url_front_door(stage):
 
     server = ApiServer(invoke=lambda event: handler.lambda_handler(event, None))
     url = server.start()
+    auth = {"Authorization": f"Bearer {TEST_API_KEY}"}
     try:
-        ok = requests.post(f"{url}/send", json=SEND, headers={"Idempotency-Key": "http-1"}, timeout=10)
-        replay = requests.post(f"{url}/send", json=SEND, headers={"Idempotency-Key": "http-1"}, timeout=10)
-        binary = requests.post(f"{url}/send", data=b"\xff\xfe{", headers={"content-type": "application/octet-stream"},
-                               timeout=10)
-        missing = requests.get(f"{url}/requests/req_NOPE", timeout=10)
+        ok = requests.post(f"{url}/send", json=SEND, headers={"Idempotency-Key": "http-1", **auth}, timeout=10)
+        replay = requests.post(f"{url}/send", json=SEND, headers={"Idempotency-Key": "http-1", **auth}, timeout=10)
+        binary = requests.post(f"{url}/send", data=b"\xff\xfe{",
+                               headers={"content-type": "application/octet-stream", **auth}, timeout=10)
+        missing = requests.get(f"{url}/requests/req_NOPE", headers=auth, timeout=10)
+        anonymous = requests.post(f"{url}/send", json=SEND, timeout=10)
     finally:
         server.stop()
     assert ok.status_code == 202 and replay.json() == ok.json() and replay.headers["idempotent-replayed"] == "true"
     assert (binary.status_code, binary.json()["error"]["code"]) == (415, "unsupported_media_type")
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
+    assert (anonymous.status_code, anonymous.headers["www-authenticate"]) == (401, "Bearer")
     assert stored(stage, "send/") == [f"send/{ok.json()['requestId']}.json"]
 
 
@@ -374,3 +377,15 @@ def test_user_supplied_ref_anywhere_is_422_naming_the_field(stage, route, body, 
     assert refs[0]["message"] == "'$ref' is reserved for payloads the platform stores; rename the key"
     assert all(f in got["error"]["message"] for f in fields)
     assert stored(stage, "send/") == [] and stored(stage, "automations/") == []
+
+
+def test_body_nested_deeper_than_the_limit_is_a_400_not_a_500() -> None:
+    import pytest
+
+    from functions.api.events import MAX_JSON_DEPTH, ApiError, HttpRequest, parse_json_body
+
+    nested = '{"a": ' * 2000 + "1" + "}" * 2000
+    body = '{"message": {"to": {"email": "h@example.com"}, "content": {"body": "b"}, "data": ' + nested + "}}"
+    with pytest.raises(ApiError) as info:
+        parse_json_body(HttpRequest("POST", "/send", {"content-type": "application/json"}, {}, body), 10**7)
+    assert info.value.status == 400 and f"more than {MAX_JSON_DEPTH} levels" in info.value.message

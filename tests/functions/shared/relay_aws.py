@@ -13,6 +13,12 @@ BUCKET = f"relay-{STAGE}-requests"
 MESSAGES = f"relay-{STAGE}-messages"
 LOG = f"relay-{STAGE}-message-log"
 STATE = f"relay-{STAGE}-state"
+# API keys every relay_stage() holds (the API wants one on every route): http_event() sends TEST_API_KEY
+TEST_API_KEY = "relay_test-key-with-every-scope-0000000000000000"
+READ_API_KEY = "relay_test-key-read-only-00000000000000000000000"
+SEND_API_KEY = "relay_test-key-send-only-00000000000000000000000"
+TEST_KEYS = (("test-all", TEST_API_KEY, "send,read"), ("test-read", READ_API_KEY, "read"),
+             ("test-send", SEND_API_KEY, "send"))
 
 
 @dataclass
@@ -45,7 +51,19 @@ class Stage:
             with table.batch_writer() as batch:
                 for item in table.scan(ProjectionExpression="pk, sk")["Items"]:
                     batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+        seed_api_keys(self.ddb)
         _reset_handlers()
+
+
+def seed_api_keys(ddb: Any, table: str = STATE) -> None:
+    """Store :data:`TEST_KEYS` through the real create verb, with their fixed secrets."""
+    from unittest import mock
+
+    from functions.api import keys
+
+    for name, secret, scopes in TEST_KEYS:
+        with mock.patch.object(keys, "new_key", lambda s=secret: s):
+            keys.create_key(ddb, table, name, scopes)
 
 
 def _kv(name: str, kind: str = "S") -> dict:
@@ -92,6 +110,7 @@ def relay_stage(extra_env: dict[str, str] | None = None) -> Iterator[Stage]:
             s3.create_bucket(Bucket=BUCKET)
             ddb = boto3.client("dynamodb")
             create_tables(ddb)
+            seed_api_keys(ddb)
             yield Stage(s3=s3, ddb=ddb)
     finally:
         for k, v in saved.items():
@@ -131,13 +150,16 @@ def s3_put_event(bucket: str, key: str) -> dict:
 
 def http_event(method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
                query: dict[str, str] | None = None, base64_body: bool = False, raw: bool = False) -> dict:
-    """An HTTP API payload v2 event (what a Function URL / HTTP API hands to Lambda)."""
+    """An HTTP API payload v2 event (what a Function URL / HTTP API hands to Lambda).
+
+    It carries ``Authorization: Bearer TEST_API_KEY`` unless ``headers`` sets ``authorization`` (None: none).
+    """
     import base64
     import json as _json
     from urllib.parse import urlencode
 
     hdrs = {"content-type": "application/json", "host": "example.lambda-url.us-east-1.on.aws",
-            "user-agent": "pytest"}
+            "user-agent": "pytest", "authorization": f"Bearer {TEST_API_KEY}"}
     hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
     hdrs = {k: v for k, v in hdrs.items() if v is not None}
     if body is None:
