@@ -9,7 +9,7 @@ VENV := .venv
 STAMP := $(VENV)/.relay-installed
 HASH := $(shell cat pyproject.toml Makefile | sha256sum | cut -c1-16)
 
-.PHONY: setup run test test-long bench contract clean
+.PHONY: setup run test test-long bench contract screenshots clean
 
 setup:
 	@if [ -z "$(PY)" ]; then echo "setup: python3.13 not found (on PATH or under pyenv): install it, or make PY=/path/to/python3.13" >&2; exit 1; fi
@@ -26,8 +26,13 @@ setup:
 run: setup
 	$(VENV)/bin/relay up --demo
 
+# Files are spread over one worker per core (a file's tests stay together: they share its stage).
 test: setup
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n auto --dist loadfile
+
+# The console screenshots in docs/ (README); `make test` writes them to a temporary folder only.
+screenshots: setup
+	RELAY_SCREENSHOTS=1 $(VENV)/bin/python -m pytest -m browser tests/dashboard -p no:cacheprovider
 
 # Long soak / chaos modes that print the README's figures.
 test-long: setup
