@@ -12,15 +12,23 @@ Exactly-once effects on an at-least-once queue:
   transaction); a job whose step is already COMPLETED repeats no side effect and only re-enqueues the
   next step if the completing delivery crashed before recording it (``nextEnqueued``);
 * the side effects themselves (send, invoke) use ids derived from ``(runId, step)``.
+
+Runaway guard: every job carries ``n``, how many jobs of its run came before it (step jobs and delay
+hops alike; a redelivered or redriven job keeps its ``n``). A run can never need more than
+:func:`job_budget` jobs — one per step of its program, plus the hops of each delay, plus slack — so a
+job past that budget means a step is re-enqueueing itself without progress (a bug, a clock gone wrong):
+the run fails with that reason instead of looping on the queue for ever. AWS's own loop detection cannot
+be that guard: the job worker must allow its recursive loop (docs/deploy.md), so nothing else stops one.
 """
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from functions.automations.delays import next_hop_seconds, parse_until
+from functions.automations.delays import MAX_HOP_SECONDS, next_hop_seconds, parse_duration, parse_until
 from functions.automations.ports import JobQueue, RunRecord, RunStore
 from functions.automations.program import compile_steps
 from functions.automations.steps import StepContext, StepFailed, execute_step
@@ -31,7 +39,11 @@ from functions.shared.statuses import RunStatus, StepStatus
 
 __all__ = ["token_cancels", "run_is_canceled", "Job", "BadJob", "RunNotFound", "JobResult", "InvalidRunRequest",
            "parse_job", "job_body", "new_run_record", "run_for_request", "reject_run", "start_run", "run_job",
-           "TERMINAL", "RUNNABLE"]
+           "job_budget", "JOB_SLACK", "TERMINAL", "RUNNABLE"]
+
+# jobs a run may use beyond one per step and per delay hop: redeliveries keep their n, so this only has
+# to absorb rounding and a few early or repeated hops
+JOB_SLACK = 16
 
 
 def token_cancels(canceled_at: str | None, created_at: str | None) -> bool:
@@ -68,18 +80,19 @@ class RunNotFound(LookupError):
 
 @dataclass(frozen=True)
 class Job:
-    """``{"v": 1, "runId", "step", "hop"?: {"until"}}``."""
+    """``{"v": 1, "runId", "step", "n"?, "hop"?: {"until"}}``; ``n``: jobs of the run before this one."""
 
     run_id: str
     step: int
     hop_until: datetime | None = None
+    n: int = 0
 
 
 @dataclass(frozen=True)
 class JobResult:
     """What :func:`run_job` did (for logs and tests)."""
 
-    outcome: str  # completed | waiting | skipped-done | skipped-terminal | canceled | reenqueued
+    outcome: str  # completed | waiting | skipped-done | skipped-terminal | canceled | reenqueued | stopped
     next_step: int | None = None
     detail: str = ""
 
@@ -103,6 +116,9 @@ def parse_job(body: str) -> Job:
         raise BadJob(f"job runId {run_id!r} is not a run id")
     if not isinstance(step, int) or isinstance(step, bool) or step < 0:
         raise BadJob(f"job step {step!r} is not a step index")
+    n = doc.get("n", 0)  # absent in jobs enqueued before the guard existed: they start counting at 0
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise BadJob(f"job n {n!r} is not a job count")
     hop = doc.get("hop")
     until = None
     if hop is not None:
@@ -112,15 +128,42 @@ def parse_job(body: str) -> Job:
             until = parse_until(hop["until"])
         except ValueError as exc:
             raise BadJob(f"job hop: {exc}") from None
-    return Job(run_id=run_id, step=step, hop_until=until)
+    return Job(run_id=run_id, step=step, hop_until=until, n=n)
 
 
-def job_body(run_id: str, step: int, hop_until: datetime | None = None) -> dict[str, Any]:
-    """The SQS body for a job (docs/CONTRACTS.md)."""
+def job_body(run_id: str, step: int, hop_until: datetime | None = None, n: int = 0) -> dict[str, Any]:
+    """The SQS body for a job (docs/CONTRACTS.md); ``n`` counts the run's jobs before it."""
     body: dict[str, Any] = {"v": 1, "runId": run_id, "step": step}
+    if n:
+        body["n"] = n
     if hop_until is not None:
         body["hop"] = {"until": _iso(hop_until)}
     return body
+
+
+def job_budget(steps: Sequence[Mapping[str, Any]], created_at: str | None) -> int:
+    """The most jobs a run of ``steps`` can need: one per step, the hops of every delay, and :data:`JOB_SLACK`.
+
+    Every step counts, though a run takes one branch of each ``if``: a bound, not a forecast. A delay of
+    ``d`` seconds needs ``ceil(d / 900)`` hops; one ``until`` a time needs at most the hops from the run's
+    creation to that time (the clock only moves on).
+    """
+    created = _parse_iso(created_at)
+    hops = 0
+    for instr in steps:
+        if instr.get("action") != "delay":
+            continue
+        spec = instr.get("spec") or {}
+        try:
+            if spec.get("duration") is not None:
+                seconds = parse_duration(spec["duration"])
+            else:
+                until = parse_until(spec["until"])
+                seconds = (until - created).total_seconds() if created else MAX_HOP_SECONDS
+        except (KeyError, ValueError):
+            seconds = 0  # the step itself fails on it; no hops to budget
+        hops += math.ceil(max(0.0, seconds) / MAX_HOP_SECONDS) + 1
+    return len(steps) + hops + JOB_SLACK
 
 
 def new_run_record(doc: Mapping[str, Any], now: str) -> RunRecord:
@@ -222,13 +265,16 @@ def run_job(job: Job, runs: RunStore, queue: JobQueue, ctx: StepContext, *, rece
     if not 0 <= job.step < len(run.steps):
         raise BadJob(f"run {job.run_id} has no step {job.step} (it has {len(run.steps)})")
     instr = run.steps[job.step]
+    budget = job_budget(run.steps, run.created_at)
+    if job.n >= budget:
+        return _stop_runaway(run, job, budget, runs, now)
 
     existing = runs.get_step(run.run_id, job.step)
     if existing is not None and existing.status == StepStatus.COMPLETED:
         if existing.next_enqueued:
             return JobResult("skipped-done", detail="step already completed")
         nxt = (existing.result or {}).get("next", instr["next"]) if instr["action"] == "if" else instr["next"]
-        _advance(run, job.step, nxt, runs, queue, now)
+        _advance(run, job, nxt, runs, queue, now)
         return JobResult("reenqueued", next_step=nxt)
 
     if run.status != RunStatus.RUNNING:
@@ -248,7 +294,7 @@ def run_job(job: Job, runs: RunStore, queue: JobQueue, ctx: StepContext, *, rece
 
     if outcome.waiting:
         assert outcome.wait_until is not None
-        queue.enqueue(job_body(run.run_id, job.step, outcome.wait_until),
+        queue.enqueue(job_body(run.run_id, job.step, outcome.wait_until, n=job.n + 1),
                       delay_seconds=next_hop_seconds(outcome.wait_until, ctx.now))
         return JobResult("waiting", next_step=job.step, detail=_iso(outcome.wait_until))
     result = dict(outcome.result)
@@ -256,16 +302,25 @@ def run_job(job: Job, runs: RunStore, queue: JobQueue, ctx: StepContext, *, rece
     if not runs.complete_step(run.run_id, job.step, result, now, data=outcome.data, profile=outcome.profile):
         # a concurrent duplicate completed it first; that delivery enqueues what follows
         return JobResult("skipped-done", detail="completed concurrently")
-    _advance(run, job.step, outcome.next, runs, queue, now)
+    _advance(run, job, outcome.next, runs, queue, now)
     return JobResult("completed", next_step=outcome.next)
 
 
-def _advance(run: RunRecord, index: int, nxt: int | None, runs: RunStore, queue: JobQueue, now: str) -> None:
+def _advance(run: RunRecord, job: Job, nxt: int | None, runs: RunStore, queue: JobQueue, now: str) -> None:
     if nxt is None:
         runs.set_run_status(run.run_id, RunStatus.COMPLETED, only_from=RUNNABLE, now=now)
     else:
-        queue.enqueue(job_body(run.run_id, nxt))
-    runs.mark_next_enqueued(run.run_id, index)
+        queue.enqueue(job_body(run.run_id, nxt, n=job.n + 1))
+    runs.mark_next_enqueued(run.run_id, job.step)
+
+
+def _stop_runaway(run: RunRecord, job: Job, budget: int, runs: RunStore, now: str) -> JobResult:
+    """Fail the run of a job past its budget; the job is consumed (a retry would only loop once more)."""
+    reason = (f"step {job.step}: stopped after {job.n} jobs, more than this run can need ({budget}: one per step "
+              f"and per delay hop, plus {JOB_SLACK}); a step kept re-enqueueing itself without progress")
+    runs.fail_step(run.run_id, job.step, reason, now)
+    runs.set_run_status(run.run_id, RunStatus.FAILED, only_from=RUNNABLE, now=now, error=reason)
+    return JobResult("stopped", detail=reason)
 
 
 def _record_failure(run_id: str, index: int, error: str, runs: RunStore, queue: JobQueue, now: str,
@@ -285,3 +340,13 @@ def utc_now() -> datetime:
 
 def _iso(when: datetime) -> str:
     return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)

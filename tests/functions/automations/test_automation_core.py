@@ -124,7 +124,7 @@ def test_crash_after_completion_reenqueues_next_once(world):
     world.runs.steps[(run_id, 0)].next_enqueued = False
     result = run_job(parse_job(body), world.runs, world.queue, world.ctx())
     assert result.outcome == "reenqueued" and result.next_step == 1
-    assert [j for j, _ in world.queue.jobs] == [job_body(run_id, 1)]
+    assert [j for j, _ in world.queue.jobs] == [job_body(run_id, 1, n=1)]
     assert world.requests.send_writes == 1
 
 
@@ -316,3 +316,59 @@ def test_fetch_response_with_ref_fails_the_step_and_keeps_run_data(world):
         run_job(parse_job(world.queue.pop()), world.runs, world.queue, world.ctx())
     assert "response.profile.$ref: '$ref' is reserved" in str(exc.value)
     assert world.runs.get_run(run_id).data == {"name": "Ada"}
+
+
+def test_jobs_count_the_run_chain_through_steps_and_hops(world):
+    _start(world, _doc([{"action": "send"}, {"action": "delay", "duration": "30 minutes"}, {"action": "send"}]))
+    ns = []
+    enqueue = world.queue.enqueue
+    world.queue.enqueue = lambda job, delay_seconds=0: (ns.append(job.get("n", 0)), enqueue(job, delay_seconds))
+    results = _drain(world)
+    assert [r.outcome for r in results] == ["completed", "waiting", "waiting", "completed", "completed"]
+    assert ns == [1, 2, 3, 4]  # step 1, two hops of 900 s, step 2: each job one further down the chain
+
+
+def test_forty_step_run_is_well_inside_its_job_budget(world):
+    run_id = _start(world, _doc([{"action": "delay", "duration": "0 seconds"}] * 40))
+    assert [r.outcome for r in _drain(world)] == ["completed"] * 40
+    assert world.runs.get_run(run_id).status == "COMPLETED"
+
+
+@pytest.mark.parametrize("steps, budget", [
+    ([{"action": "send"}] * 3, 3 + 16),
+    ([{"action": "delay", "duration": "1 hour"}], 1 + (4 + 1) + 16),
+    ([{"action": "delay", "duration": "0 seconds"}, {"action": "send"}], 2 + 1 + 16),
+    ([{"action": "delay", "until": "2026-01-01T12:30:00Z"}], 1 + (3 + 1) + 16),  # created 11:59: 31 min
+])
+def test_job_budget_is_one_per_step_and_hop_plus_slack(steps, budget):
+    from functions.automations.core import job_budget
+
+    assert job_budget(compile_steps(steps), "2026-01-01T11:59:00.000Z") == budget
+
+
+def test_step_that_re_enqueues_itself_fails_the_run_at_its_budget(world):
+    from functions.automations.core import job_budget
+
+    # a delay whose clock never moves on: every hop finds it still waiting and enqueues the next one
+    run_id = _start(world, _doc([{"action": "delay", "duration": "10 seconds"}, {"action": "send"}]))
+    budget = job_budget(world.runs.get_run(run_id).steps, world.runs.get_run(run_id).created_at)
+    results = _drain(world, max_jobs=budget + 5, advance=False)
+    assert [r.outcome for r in results] == ["waiting"] * budget + ["stopped"]
+    run = world.runs.get_run(run_id)
+    assert run.status == "FAILED" and world.queue.jobs == []
+    assert run.error == (f"step 0: stopped after {budget} jobs, more than this run can need ({budget}: one per step "
+                         "and per delay hop, plus 16); a step kept re-enqueueing itself without progress")
+    assert world.runs.steps[(run_id, 0)].status == "FAILED"  # the step says why too
+    assert world.runs.steps[(run_id, 0)].error == run.error
+
+
+@pytest.mark.parametrize("n", ['"3"', "-1", "true", "1.5"])
+def test_job_with_bad_chain_count_rejected(n):
+    with pytest.raises(BadJob) as exc:
+        parse_job('{"v": 1, "runId": "run_x", "step": 0, "n": ' + n + "}")
+    assert "is not a job count" in str(exc.value)
+
+
+def test_job_without_chain_count_counts_from_zero():
+    assert parse_job('{"v": 1, "runId": "run_x", "step": 2}').n == 0
+    assert parse_job(json.dumps(job_body("run_x", 2, n=7))).n == 7
