@@ -57,12 +57,17 @@ def _set_factor(a: Aws, o: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
     return f"ParallelizationFactor {before} -> {after}"
 
 
+def _revoke_api_key(a: Aws, o: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
+    return ops.revoke_api_key(a.dynamodb, o["state_table"], str(p["name"]))
+
+
 RUNNERS: dict[str, Runner] = {
     "redrive_selected": _redrive_selected,
     "delete_selected": _delete_selected,
     "redrive_all": _redrive_all,
     "cancel_redrive": _cancel_redrive,
     "set_parallelization_factor": _set_factor,
+    "revoke_api_key": _revoke_api_key,
 }
 
 

@@ -14,6 +14,7 @@ page = st.navigation([
     st.Page("pages/dead_letters.py", title="Dead letters", icon=":material/mark_email_unread:"),
     st.Page("pages/streams.py", title="Streams", icon=":material/waves:"),
     st.Page("pages/message_log.py", title="Message log", icon=":material/search:"),
+    st.Page("pages/api_keys.py", title="API keys", icon=":material/key:"),
     st.Page("pages/audit.py", title="Audit", icon=":material/history:"),
 ])
 page.run()

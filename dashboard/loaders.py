@@ -20,7 +20,7 @@ from dashboard.snapshot import StageSnapshot, take_snapshot
 from dashboard.stages import stage_config
 
 __all__ = ["aws", "stages", "snapshot", "dead_letters", "dlq_count", "depth", "series", "mapping", "move_tasks",
-           "audit_records", "log_search", "timeline", "actor_identity", "clear"]
+           "audit_records", "log_search", "timeline", "actor_identity", "api_keys", "clear"]
 
 
 def aws(region: str = "us-east-1") -> Aws:
@@ -87,6 +87,11 @@ def move_tasks(dlq_arn: str) -> list[dict[str, Any]]:
 @st.cache_data(ttl=5, show_spinner=False)
 def audit_records(table: str, stage: str, limit: int = 200) -> list[dict[str, Any]]:
     return AuditLog(aws().dynamodb, table, stage).list(limit)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def api_keys(state_table: str) -> list[dict[str, Any]]:
+    return ops.list_api_keys(aws().dynamodb, state_table)
 
 
 @st.cache_data(ttl=10, show_spinner=False)

@@ -13,12 +13,14 @@ and tools keep writing ``ops.peek(...)``:
 | :mod:`dashboard.run_state` | ``run_canceled``, ``explain_job_failures`` |
 | :mod:`dashboard.message_log` | ``search_message_log``, ``message_timeline`` |
 | :mod:`dashboard.metrics` | ``metrics_batch``, ``alarm_states`` |
+| :mod:`dashboard.api_keys` | ``list_api_keys``, ``revoke_api_key`` |
 
 Every verb takes the clients it needs as arguments, so tests hand in real boto3 clients bound to
 moto (or the local stage's emulator) and the pages hand in :class:`dashboard.aws.Aws` clients.
 """
 from __future__ import annotations
 
+from dashboard.api_keys import list_api_keys, revoke_api_key
 from dashboard.mappings import check_factor, event_source_mapping, set_parallelization_factor
 from dashboard.message_log import message_timeline, search_message_log
 from dashboard.metrics import MetricSpec, alarm_states, metrics_batch
@@ -34,4 +36,5 @@ __all__ = [
     "delete_selected", "start_redrive_all", "redrive_tasks", "cancel_redrive", "check_rate", "check_factor",
     "event_source_mapping", "set_parallelization_factor", "run_canceled", "alarm_states", "metrics_batch",
     "search_message_log", "message_timeline", "MAX_REDRIVE_RATE", "OUTPUTS_PREFIX", "PEEK_HIDE_SECONDS",
+    "list_api_keys", "revoke_api_key",
 ]

@@ -12,7 +12,7 @@ from tests.dashboard.stage_fixture import Stage, build_stage, job_body
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 PAGES = ["pages/overview.py", "pages/queues.py", "pages/dead_letters.py", "pages/streams.py",
-         "pages/message_log.py", "pages/audit.py"]
+         "pages/message_log.py", "pages/api_keys.py", "pages/audit.py"]
 
 
 def console(stage: Stage, page: str | None = None) -> AppTest:
@@ -202,6 +202,34 @@ def test_audit_page_lists_action_records(stage: Stage) -> None:
     assert sorted(df["phase"]) == ["after", "before"]
     assert set(df["action"]) == {"set_parallelization_factor"}
     assert all(a.endswith("(local)") for a in df["actor"])
+
+
+# ---- API keys ------------------------------------------------------------------------------------------
+def test_api_keys_page_lists_keys_without_secrets_and_revokes_through_the_dialog(stage: Stage) -> None:
+    from functions.api import keys
+
+    ddb, table = stage.client("dynamodb"), stage.outputs["state_table"]
+    ci_secret, ci = keys.create_key(ddb, table, "ci", "send")
+    dash_secret, dash = keys.create_key(ddb, table, "dashboards", "read")
+    at = console(stage, "pages/api_keys.py")
+    df = at.dataframe[0].value
+    assert list(df.columns) == ["name", "scopes", "created", "last used", "status"]
+    assert df.set_index("name")["scopes"].to_dict() == {"ci": "send", "dashboards": "read"}
+    assert set(df["status"]) == {"live"} and set(df["last used"]) == {"never"}
+    shown = df.to_json() + "".join(str(e.value) for e in (*at.markdown, *at.caption))
+    assert not [s for s in (ci_secret, dash_secret, ci.key_hash, dash.key_hash) if s in shown]
+
+    at.selectbox(key="revoke_key_name").set_value("ci").run()
+    at.button(key="btn_revoke_key").click().run()
+    assert any("Revoke API key `ci`" in m.value for m in at.markdown), "the dialog says what will happen"
+    confirm(at)
+    assert [k.name for k in keys.list_keys(ddb, table) if k.revoked] == ["ci"]
+    records = audit_items(stage)
+    assert sorted(r["phase"] for r in records) == ["after", "before"]
+    assert {r["action"] for r in records} == {"revoke_api_key"} and '"name": "ci"' in records[0]["params"]
+    assert any("revoked" in s.value and "ci" in s.value for s in at.success)
+    df = at.dataframe[0].value
+    assert df.set_index("name")["status"]["ci"].startswith("revoked ")
 
 
 # ---- redrive all (SQS message-move tasks in the emulator) --------------------------------------------
