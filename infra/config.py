@@ -37,6 +37,13 @@ RESERVED_MAIL_TLDS = ("example", "invalid", "test", "localhost")
 SNS_TOPIC_ARN = re.compile(
     r"^arn:aws[a-z-]*:sns:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<name>[A-Za-z0-9_-]{1,256})$")
 
+# relay:apiAuth: "keys" — the api function checks API keys behind a Function URL with AuthType NONE;
+# "iam" — the Function URL is AWS_IAM, so only SigV4-signed callers allowed lambda:InvokeFunctionUrl get in
+API_AUTH_MODES = ("keys", "iam")
+# Lambda keeps at least 100 of an account's concurrency unreserved; with the default account limit of
+# 1,000 that leaves at most 900 for reservations (a raised limit allows more: see docs/configuration.md)
+MAX_API_RESERVED_CONCURRENCY = 900
+
 
 class ConfigError(ValueError):
     """A stage config value breaks a rule; the message names the key (``relay:<key>``) and the rule."""
@@ -95,6 +102,11 @@ class StageConfig:
     smtp_host: str = ""
     smtp_port: int = 25
     api_max_body_bytes: int = 262_144
+    # who may call the API (API_AUTH_MODES): API keys (default), or SigV4 through the Function URL's AWS_IAM
+    api_auth: str = "keys"
+    # reserved concurrency of the api function, -1 = none: a cap, so a flood of requests cannot take the
+    # concurrency the workers need, and a floor the api always has
+    api_reserved_concurrency: int = -1
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -175,6 +187,15 @@ class StageConfig:
         if topic is not None and topic.group("region") != self.region:
             fail("alarm_topic_arn", f"must be in the stage's region {self.region} (CloudWatch alarms notify "
                  "topics of their own region only)")
+        if self.api_auth not in API_AUTH_MODES:
+            fail("api_auth", "must be keys (API keys, the default) or iam (the Function URL's AWS_IAM auth)")
+        if self.api_reserved_concurrency == 0:
+            fail("api_reserved_concurrency", "0 would throttle every request (the API would be off); use -1 for "
+                 "no reservation")
+        reserved = self.api_reserved_concurrency
+        if not (reserved == -1 or 1 <= reserved <= MAX_API_RESERVED_CONCURRENCY):
+            fail("api_reserved_concurrency", f"must be -1 (none) or 1-{MAX_API_RESERVED_CONCURRENCY}: Lambda keeps "
+                 "100 of the account's concurrency (1,000 by default) unreserved")
         if self.architecture not in ARCHITECTURES:
             fail("architecture", f"must be one of {', '.join(ARCHITECTURES)} (Lambda's architectures)")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:

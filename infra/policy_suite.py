@@ -27,6 +27,7 @@ NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 LAYER = "aws:lambda/layerVersion:LayerVersion"
 RECURSION_CONFIG = "aws:lambda/functionRecursionConfig:FunctionRecursionConfig"
+FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 TOPIC = "aws:sns/topic:Topic"
@@ -316,6 +317,37 @@ def self_enqueuing_functions_allow_recursion(resources: list[RecordedResource]) 
                      "recursiveLoop=Allow: Lambda stops the chain after ~16 invocations")
 
 
+def _function_env(fn: RecordedResource) -> Mapping[str, Any]:
+    env = fn.inputs.get("environment") or {}
+    if isinstance(env, list):  # pulumi-aws nests single blocks as a dict or a one-element list
+        env = env[0] if env else {}
+    return env.get("variables") or {}
+
+
+def api_never_open(resources: list[RecordedResource]) -> Iterable[Violation]:
+    """A Function URL is ``AWS_IAM``, or ``NONE`` only in front of a function that enforces API keys.
+
+    "Enforces keys" is the function's ``API_AUTH=keys``: the api function then refuses every request
+    without a valid key (401) or without the route's scope (403).
+    """
+    functions: dict[Any, RecordedResource] = {}
+    for f in _of(resources, FUNCTION):
+        for ref in (f.inputs.get("name"), f.outputs.get("name"), f.outputs.get("arn")):
+            if ref:
+                functions[ref] = f
+    for url in _of(resources, FUNCTION_URL):
+        auth, target = str(url.inputs.get("authorizationType")), url.inputs.get("functionName")
+        if auth == "AWS_IAM":
+            continue
+        if auth != "NONE":
+            yield _v("api-never-open", url, f"authorization type {auth!r} is neither AWS_IAM nor NONE")
+            continue
+        fn = functions.get(target)
+        if fn is None or _function_env(fn).get("API_AUTH") != "keys":
+            yield _v("api-never-open", url, f"opens {target} to anyone (AuthType NONE) but the function does not "
+                     "enforce API keys (API_AUTH=keys): use AWS_IAM, or check keys in the function")
+
+
 def alarm_actions_reach_someone(resources: list[RecordedResource]) -> Iterable[Violation]:
     """An alarm with actions on notifies a topic someone subscribes to (or a target managed elsewhere)."""
     topics = {t.outputs.get("arn"): t for t in _of(resources, TOPIC)}
@@ -357,6 +389,7 @@ RULES: dict[str, Rule] = {
     "layer-matches-function": layers_match_function_architecture,
     "recursion-allowed": self_enqueuing_functions_allow_recursion,
     "alarm-reaches-someone": alarm_actions_reach_someone,
+    "api-never-open": api_never_open,
 }
 
 

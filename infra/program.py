@@ -54,6 +54,9 @@ def _function_environment(cfg: StageConfig, bucket: pulumi.Input[str], message_t
         "SMTP_PORT": str(cfg.smtp_port),
         "FETCH_ALLOW": ",".join(cfg.fetch_allow),
         "API_MAX_BODY_BYTES": str(cfg.api_max_body_bytes),
+        # the api function checks API keys unless the Function URL's IAM auth is the gate (policy suite:
+        # api-never-open); shared by every function, as the local stage runs them in one environment
+        "API_AUTH": cfg.api_auth,
         "MESSAGE_RETENTION_DAYS": str(cfg.message_retention_days),
         "LOG_LEVEL": cfg.log_level.upper(),
         "POWERTOOLS_LOG_LEVEL": cfg.log_level.upper(),
@@ -130,8 +133,10 @@ def build(cfg: StageConfig, *, bucket_name: str | None = None) -> dict[str, pulu
     send = SendPipeline("send-pipeline", SendPipelineArgs(
         bucket_arn=store.bucket_arn, state_table_arn=state.state_table.arn,
         message_table_arn=log.message_table.arn, log_table_arn=log.log_table.arn,
-        async_dlq_arn=dlqs.async_dlq.arn, job_queue_url=automations.job_queue.url, functions=defaults))
-    api = HttpApi("http-api", HttpApiArgs(function_name=send.api.name))
+        async_dlq_arn=dlqs.async_dlq.arn, job_queue_url=automations.job_queue.url, functions=defaults,
+        api_reserved_concurrency=cfg.api_reserved_concurrency))
+    api = HttpApi("http-api", HttpApiArgs(function_name=send.api.name,
+                                          authorization_type="AWS_IAM" if cfg.api_auth == "iam" else "NONE"))
     RequestRouting("request-routing", RequestRoutingArgs(
         bucket_id=store.bucket.id, bucket_arn=store.bucket_arn, async_dlq_arn=dlqs.async_dlq.arn,
         source_account=account,

@@ -34,6 +34,7 @@ class PythonFunctionArgs:
     layers: Sequence[pulumi.Input[str]] = field(default_factory=list)
     runtime: str = LAMBDA_RUNTIME
     architecture: str = DEFAULT_ARCHITECTURE     # must match the layer's, which carries compiled wheels
+    reserved_concurrency: int = -1               # -1: none (the account's unreserved pool)
 
 
 @dataclass
@@ -52,7 +53,7 @@ class FunctionDefaults:
 
     def args(self, function: str, statements: pulumi.Input[list[dict[str, Any]]], *,
              timeout: int | None = None, environment: Mapping[str, pulumi.Input[str]] | None = None,
-             ) -> PythonFunctionArgs:
+             reserved_concurrency: int = -1) -> PythonFunctionArgs:
         """Args for ``relay-<stage>-<function>`` (``send-worker``) with handler ``functions.send_worker...``."""
         module = function.replace("-", "_")
         return PythonFunctionArgs(
@@ -67,6 +68,7 @@ class FunctionDefaults:
             log_retention_days=self.log_retention_days,
             layers=self.layers,
             architecture=self.architecture,
+            reserved_concurrency=reserved_concurrency,
         )
 
 
@@ -105,6 +107,9 @@ class PythonFunction(pulumi.ComponentResource):
             timeout=args.timeout,
             memory_size=args.memory_size,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(args.environment)),
+            # only when reserved: the provider's default (-1) is "unreserved", so a stage without the
+            # setting registers the same inputs as before
+            **({"reserved_concurrent_executions": args.reserved_concurrency} if args.reserved_concurrency >= 0 else {}),
             tags=dict(args.tags),
             # the policy must exist before the first invocation (S3 events can arrive at once)
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, policy]))

@@ -21,6 +21,8 @@ class SendPipelineArgs:
     async_dlq_arn: pulumi.Input[str]
     job_queue_url: pulumi.Input[str]
     functions: FunctionDefaults
+    # the api function's reserved concurrency (-1 = none): relay:apiReservedConcurrency
+    api_reserved_concurrency: int = -1
 
 
 class SendPipeline(pulumi.ComponentResource):
@@ -33,8 +35,10 @@ class SendPipeline(pulumi.ComponentResource):
 
         api_statements = pulumi.Output.all(args.bucket_arn, args.state_table_arn, args.message_table_arn,
                                            args.log_table_arn).apply(lambda a: policies.api_statements(*a))
-        self.api = PythonFunction(f"{name}-api", args.functions.args("api", api_statements, environment=env),
-                                  opts=child)
+        self.api = PythonFunction(
+            f"{name}-api", args.functions.args("api", api_statements, environment=env,
+                                               reserved_concurrency=args.api_reserved_concurrency),
+            opts=child)
 
         send_statements = pulumi.Output.all(args.bucket_arn, args.state_table_arn, args.message_table_arn,
                                             args.async_dlq_arn).apply(

@@ -111,6 +111,13 @@ PLANTS: dict[str, tuple[str, str, Callable[[list[RecordedResource]], list[Record
     "job worker recursion left at Terminate": ("recursion-allowed", "recursiveLoop=Allow", lambda rs: _mutate(
         rs, "aws:lambda/functionRecursionConfig:FunctionRecursionConfig", any_,
         lambda i: i.update(recursiveLoop="Terminate"))),
+    "public API URL in front of a function without key checks": ("api-never-open",
+        "opens relay-dev-api to anyone (AuthType NONE) but the function does not enforce API keys",
+        lambda rs: _mutate(rs, "aws:lambda/function:Function", lambda r: r.inputs["name"] == "relay-dev-api",
+                           lambda i: i["environment"]["variables"].pop("API_AUTH"))),
+    "API URL with an unknown auth type": ("api-never-open", "'CUSTOM' is neither AWS_IAM nor NONE",
+        lambda rs: _mutate(rs, "aws:lambda/functionUrl:FunctionUrl", any_,
+                           lambda i: i.update(authorizationType="CUSTOM"))),
     "alarm actions on with no subscriber": ("alarm-reaches-someone", "nothing subscribes to relay-dev-alarms",
         lambda rs: _mutate(rs, "aws:cloudwatch/metricAlarm:MetricAlarm",
                            lambda r: r.inputs["name"] == "relay-dev-job-dlq-visible",
