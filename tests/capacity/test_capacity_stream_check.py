@@ -23,7 +23,8 @@ from relay.capacity.model import BatchDuration, predict_stream
 
 CALIBRATE = (4, 24)   # batch sizes of the calibration pipelines
 CHECK = 8             # batch size of the checked pipeline (not one of the calibrated sizes)
-BACKLOG = 600         # events waiting in each calibration pipeline (outlasts the checked run)
+BACKLOG = 2000        # events waiting in each calibration pipeline (outlasts the checked run, also when the
+                      # in-process emulator makes the lanes fast)
 STREAM_POLL_S = 0.25  # the data plane's GetRecords interval on an idle shard (AWS: 4 per second)
 
 

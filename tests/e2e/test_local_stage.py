@@ -6,7 +6,6 @@ state only where named (the poison runs of one test are redriven by the next).
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 
 import pytest
@@ -25,15 +24,42 @@ def fault() -> FaultServer:
 
 
 @pytest.fixture(scope="module")
-def stage(fault: FaultServer, tmp_path_factory) -> LocalStage:
+def poison_fault() -> FaultServer:
+    """A second fetch-data target that fails every attempt until lifted (the poison runs' own server)."""
+    with FaultServer() as server:
+        server.failing = True
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stage(fault: FaultServer, poison_fault: FaultServer, tmp_path_factory) -> LocalStage:
     # Pulumi.local.yaml's short clocks (job worker timeout 2 s, visibility 12 s), and this test's loopback
-    # server allowed past the address guard explicitly — the local stage's default allows nothing.
-    st = start_stage({"relay:fetchAllow": json.dumps([f"127.0.0.1:{fault.port}"]),
-                      "relay:jobMaxReceiveCount": str(MAX_RECEIVE)},
-                     state_dir=tmp_path_factory.mktemp("relay-state"))
+    # servers allowed past the address guard explicitly — the local stage's default allows nothing.
+    allowed = [f"127.0.0.1:{fault.port}", f"127.0.0.1:{poison_fault.port}"]
+    state = tmp_path_factory.mktemp("relay-state")
+    # the data plane's journal (RELAY_TRACE) counts how often each job was received
+    st = start_stage({"relay:fetchAllow": json.dumps(allowed), "relay:jobMaxReceiveCount": str(MAX_RECEIVE)},
+                     state_dir=state / "state", env_extra={"RELAY_TRACE": str(state / "trace.jsonl")})
+    st.trace = state / "trace.jsonl"  # type: ignore[attr-defined]
     yield st
     code = st.stop()
     assert code == 0, f"relay up must exit 0 after SIGINT, got {code}: {''.join(st.lines[-20:])}"
+
+
+@pytest.fixture(scope="module")
+def poison_runs(stage: LocalStage, poison_fault: FaultServer) -> list[str]:
+    """Four runs whose fetch-data fails every attempt, started with the stage: their receive cycles
+    (maxReceiveCount × the visibility timeout) run while the other tests do."""
+    run_ids = []
+    for i in range(4):
+        body = {"automation": {"steps": [
+            {"action": "fetch-data", "webhook": {"url": poison_fault.url(f"poison-{i}"), "method": "GET"}},
+            {"action": "send", "message": _send_body(3000 + i)["message"]}]},
+            "data": {}, "profile": {}, "recipient": f"u-{i}"}
+        r = stage.post("/automations/invoke", body)
+        assert r.status_code == 202, r.text
+        run_ids.append(r.json()["runId"])
+    return run_ids
 
 
 def _send_body(i: int) -> dict:
@@ -59,12 +85,21 @@ def _outbox_deliveries(stage: LocalStage) -> Counter:
     return per_message
 
 
+def _receives(stage: LocalStage, run_id: str) -> int:
+    """How often the data plane received the run's step-0 job (its journal, RELAY_TRACE)."""
+    from relay.local.dataplane import trace
+
+    return sum(1 for e in trace.read(str(stage.trace), [run_id])[run_id]  # type: ignore[attr-defined]
+               if e["what"] == "sqs.received" and f"{run_id}#0" in e["keys"])
+
+
 def _wait_requests_terminal(stage: LocalStage, request_ids: set[str], timeout: float) -> dict[str, dict]:
     done: dict[str, dict] = {}
 
     def check() -> bool:
         for rid in sorted(request_ids - done.keys()):
             body = stage.get(f"/requests/{rid}").json()
+            assert "messages" in body, f"GET /requests/{rid}: {body}"
             if body["messages"] and all(m["status"] in TERMINAL for m in body["messages"]):
                 done[rid] = body
         return len(done) == len(request_ids)
@@ -92,7 +127,8 @@ def _wait_runs(stage: LocalStage, run_ids: list[str], statuses: set[str], timeou
     return done
 
 
-def test_sends_and_automations_complete_without_duplicate_delivery(stage: LocalStage, fault: FaultServer) -> None:
+def test_sends_and_automations_complete_without_duplicate_delivery(stage: LocalStage, fault: FaultServer,
+                                                                   poison_runs: list[str]) -> None:
     # GIVEN 200 sends, 40 of them replayed with the same Idempotency-Key and body, 2 reusing a key with another body
     first: dict[int, str] = {}
     for i in range(200):
@@ -152,34 +188,28 @@ def test_sends_and_automations_complete_without_duplicate_delivery(stage: LocalS
 
 
 def test_poison_jobs_reach_dlq_after_exactly_max_receive_count_then_redrive_completes(
-        stage: LocalStage, fault: FaultServer) -> None:
+        stage: LocalStage, poison_fault: FaultServer, poison_runs: list[str]) -> None:
     sqs = stage.client("sqs")
-    # GIVEN a fetch-data target that fails every attempt
-    fault.failing = True
-    run_ids = []
-    for i in range(4):
-        body = {"automation": {"steps": [
-            {"action": "fetch-data", "webhook": {"url": fault.url(f"poison-{i}"), "method": "GET"}},
-            {"action": "send", "message": _send_body(3000 + i)["message"]}]},
-            "data": {}, "profile": {}, "recipient": f"u-{i}"}
-        r = stage.post("/automations/invoke", body)
-        assert r.status_code == 202
-        run_ids.append(r.json()["runId"])
+    run_ids = poison_runs  # GIVEN runs whose fetch-data target fails every attempt (started with the stage)
 
-    # THEN the jobs land in the job DLQ, each after exactly maxReceiveCount attempts
-    def poison_in_dlq() -> bool:
+    # THEN their jobs land in the job DLQ, each after exactly maxReceiveCount receives
+    def poison_letters() -> dict:
         # the console's peek pages through the whole DLQ without consuming it (earlier jobs that timed
         # out under load may be there too)
-        seen = {x.run_id for x in ops.peek(sqs, stage.outputs["job_dlq_url"], "job", max_messages=10_000)}
-        return set(run_ids) <= seen
+        letters = {x.run_id: x for x in ops.peek(sqs, stage.outputs["job_dlq_url"], "job", max_messages=10_000)}
+        return letters if set(run_ids) <= letters.keys() else {}
 
-    stage.wait_for(poison_in_dlq, timeout=240, interval=3, what="the 4 poison jobs in the job DLQ")
-    assert [fault.hits[f"poison-{i}"] for i in range(4)] == [MAX_RECEIVE] * 4
-    failed = _wait_runs(stage, run_ids, {"FAILED"}, timeout=30)
+    stage.wait_for(poison_letters, timeout=240, interval=3, what="the 4 poison jobs in the job DLQ")
+    assert [_receives(stage, run) for run in run_ids] == [MAX_RECEIVE] * 4
+    # each receive ran the step at most once (a receive whose batch was killed at its timeout may not
+    # have reached the fetch), and at least once
+    attempts = [poison_fault.hits[f"poison-{i}"] for i in range(4)]
+    assert all(1 <= n <= MAX_RECEIVE for n in attempts), attempts
+    failed = _wait_runs(stage, run_ids, {"FAILED"}, timeout=60)
     assert all("HTTP 500" in json.dumps(b) for b in failed.values()), "the run says why it failed"
 
     # WHEN the fault is lifted and the DLQ is redriven with the message-move API
-    fault.failing = False
+    poison_fault.failing = False
     task = sqs.start_message_move_task(SourceArn=stage.outputs["job_dlq_arn"], MaxNumberOfMessagesPerSecond=50)
     assert task["TaskHandle"]
     with pytest.raises(ClientError) as second:
@@ -187,12 +217,15 @@ def test_poison_jobs_reach_dlq_after_exactly_max_receive_count_then_redrive_comp
     assert second.value.response["Error"]["Code"] in {"AWS.SimpleQueueService.UnsupportedOperation",
                                                        "UnsupportedOperation", "InvalidParameterValue"}
 
-    # THEN every run completes and its send is delivered: 0 lost
+    # THEN every run completes and its send is delivered exactly once: 0 lost, 0 duplicated
     done = _wait_runs(stage, run_ids, {"COMPLETED"}, timeout=120)
     assert len(done) == 4
     tasks = sqs.list_message_move_tasks(SourceArn=stage.outputs["job_dlq_arn"])["Results"]
     assert tasks[0]["Status"] == "COMPLETED" and tasks[0]["ApproximateNumberOfMessagesMoved"] >= 4
-    assert [fault.hits[f"poison-{i}"] for i in range(4)] == [MAX_RECEIVE + 1] * 4, "one more attempt each"
+    assert all(poison_fault.hits[f"poison-{i}"] > attempts[i] for i in range(4)), "each ran again after the redrive"
+    deliveries = _outbox_deliveries(stage)
+    sends = [s["result"]["requestId"] for b in done.values() for s in b["steps"] if "requestId" in (s.get("result") or {})]
+    assert len(sends) == 4 and max(deliveries.values()) == 1
 
 
 def test_lambda_metrics_reach_cloudwatch(stage: LocalStage) -> None:
