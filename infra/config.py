@@ -34,6 +34,13 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 # alarm address there is a placeholder that was never replaced.
 RESERVED_MAIL_DOMAINS = ("example.com", "example.net", "example.org")
 RESERVED_MAIL_TLDS = ("example", "invalid", "test", "localhost")
+# providers, and the one channel a provider that speaks one medium may deliver
+PROVIDERS = ("outbox", "smtp", "webhook", "ses", "sns")
+PROVIDER_CHANNEL = {"ses": "email", "sns": "sms", "smtp": "email"}
+SMS_TYPES = ("Transactional", "Promotional")
+SMS_SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$")
+SSM_PARAMETER = re.compile(r"^/?[A-Za-z0-9_.\-/]{1,1011}$")
+SECRET_ID = re.compile(r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@\-]{1,512}$")
 SNS_TOPIC_ARN = re.compile(
     r"^arn:aws[a-z-]*:sns:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<name>[A-Za-z0-9_-]{1,256})$")
 
@@ -97,10 +104,24 @@ class StageConfig:
     # fetch-data / webhook targets on private or loopback addresses that this stage explicitly allows,
     # as "host:port" strings. Empty by default everywhere: no SSRF unless an operator opts in.
     fetch_allow: tuple[str, ...] = ()
-    # channel -> provider ("outbox" | "smtp" | "webhook"); outbox is the default for every channel
+    # channel -> provider ("outbox" | "smtp" | "webhook" | "ses" | "sns"); outbox is the default for every channel
     providers: Mapping[str, str] = field(default_factory=dict)
     smtp_host: str = ""
     smtp_port: int = 25
+    # email (docs/providers.md): the From address (ses, smtp), the SES identity that authorises it (default:
+    # the From address itself; a domain identity covers every address of the domain), reply-to addresses
+    email_from: str = ""
+    email_identity: str = ""
+    email_reply_to: tuple[str, ...] = ()
+    # sms through sns: the sender id (where the country supports one) and the SMS type
+    sms_sender_id: str = ""
+    sms_type: str = "Transactional"
+    # smtp: STARTTLS (on: credentials never travel in clear), and the login with its password's home —
+    # an SSM SecureString parameter or a Secrets Manager secret, never a value in the stage file
+    smtp_starttls: bool = True
+    smtp_username: str = ""
+    smtp_password_parameter: str = ""
+    smtp_password_secret: str = ""
     api_max_body_bytes: int = 262_144
     # who may call the API (API_AUTH_MODES): API keys (default), or SigV4 through the Function URL's AWS_IAM
     api_auth: str = "keys"
@@ -201,12 +222,69 @@ class StageConfig:
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             fail("log_level", "must be one of DEBUG, INFO, WARNING, ERROR")
         for ch, provider in self.providers.items():
-            if provider not in {"outbox", "smtp", "webhook"}:
-                raise ConfigError(f"relay:providers.{ch} = {provider!r}: must be outbox, smtp or webhook")
+            if provider not in PROVIDERS:
+                raise ConfigError(f"relay:providers.{ch} = {provider!r}: must be outbox, smtp, webhook, ses or sns")
+            if provider in PROVIDER_CHANNEL and ch != PROVIDER_CHANNEL[provider]:
+                raise ConfigError(f"relay:providers.{ch} = {provider!r}: {provider} delivers the "
+                                  f"{PROVIDER_CHANNEL[provider]} channel only")
+        self._validate_delivery(fail)
         for entry in self.fetch_allow:
             host, sep, port = str(entry).rpartition(":")
             if not sep or not host or not port.isdigit():
                 raise ConfigError(f"relay:fetchAllow entry {entry!r}: must be 'host:port'")
+
+    def _validate_delivery(self, fail: Any) -> None:
+        """What each configured provider needs (a provider without it is refused before any resource)."""
+        if self.email_from and not _mail_address(self.email_from):
+            fail("email_from", "must be an email address, or 'Name <address>'")
+        if self.email_identity and not _identity_covers(self.email_identity, _mail_address(self.email_from)):
+            fail("email_identity", f"must be the address of relay:emailFrom or its domain "
+                 f"({_mail_address(self.email_from) or 'relay:emailFrom is not set'}): SES sends only from "
+                 "addresses its identity covers")
+        for address in self.email_reply_to:
+            if not _mail_address(address):
+                raise ConfigError(f"relay:emailReplyTo entry {address!r}: must be an email address")
+        if self.uses("ses") and not self.email_from:
+            raise ConfigError(
+                "relay:emailFrom is not set: relay:providers.email = 'ses' needs the From address of a verified "
+                f"SES identity (`pulumi config set --stack {self.stage} relay:emailFrom notifications@<your domain>`; "
+                "docs/providers.md)")
+        if self.uses("smtp") and not self.smtp_host:
+            raise ConfigError("relay:smtpHost is not set: relay:providers.email = 'smtp' needs the relay host")
+        if not 1 <= self.smtp_port <= 65_535:
+            fail("smtp_port", "must be a TCP port (1-65535)")
+        if self.sms_type not in SMS_TYPES:
+            fail("sms_type", f"must be one of {', '.join(SMS_TYPES)} (SNS's SMS types)")
+        if self.sms_sender_id and not SMS_SENDER_ID.match(self.sms_sender_id):
+            fail("sms_sender_id", "must be 1-11 letters and digits with at least one letter (SNS's sender id rule)")
+        if self.smtp_password_parameter and self.smtp_password_secret:
+            fail("smtp_password_secret", "set either relay:smtpPasswordParameter or relay:smtpPasswordSecret, not both")
+        has_password = bool(self.smtp_password_parameter or self.smtp_password_secret)
+        if self.smtp_username and not has_password:
+            fail("smtp_username", "needs relay:smtpPasswordParameter (an SSM SecureString) or "
+                 "relay:smtpPasswordSecret (a Secrets Manager secret) holding the password")
+        if has_password and not self.smtp_username:
+            fail("smtp_username", "is not set, but a password source is: name the login")
+        if self.smtp_username and not self.smtp_starttls:
+            fail("smtp_starttls", "must be true when relay:smtpUsername is set: credentials are never sent in clear")
+        if self.smtp_password_parameter and not SSM_PARAMETER.match(self.smtp_password_parameter):
+            fail("smtp_password_parameter", "must be an SSM parameter name (/path/name)")
+        if self.smtp_password_secret and not SECRET_ID.match(self.smtp_password_secret):
+            fail("smtp_password_secret", "must be a Secrets Manager secret name or ARN")
+
+    def uses(self, provider: str) -> bool:
+        """Whether some channel is delivered by ``provider``."""
+        return provider in self.providers.values()
+
+    @property
+    def email_address(self) -> str:
+        """The bare address of ``relay:emailFrom`` (without a display name)."""
+        return _mail_address(self.email_from)
+
+    @property
+    def ses_identity(self) -> str:
+        """The SES identity the stage sends from: ``relay:emailIdentity``, else the From address."""
+        return self.email_identity or self.email_address
 
     def validate_deployment(self) -> None:
         """The rules a deployment to AWS adds to :meth:`validate`: alarms must reach someone.
@@ -258,6 +336,23 @@ class StageConfig:
                 s = str(v)
             out[config_key(f.name)] = s
         return out
+
+
+def _mail_address(value: str) -> str:
+    """``"Relay <n@acme.io>"`` → ``"n@acme.io"``; ``""`` when ``value`` holds no plausible address."""
+    from email.utils import parseaddr
+
+    _, address = parseaddr(value or "")
+    local, at, domain = address.rpartition("@")
+    return address if at and local and "." in domain and " " not in address else ""
+
+
+def _identity_covers(identity: str, address: str) -> bool:
+    """SES: an address identity covers itself; a domain identity covers every address of the domain."""
+    if not address:
+        return False
+    identity = identity.lower()
+    return address.lower() == identity if "@" in identity else address.lower().rpartition("@")[2] == identity
 
 
 def _reserved_mail_domain(address: str) -> bool:

@@ -19,7 +19,15 @@ __all__ = [
     "request_worker_statements",
     "job_worker_statements",
     "log_indexer_statements",
+    "delivery_statements",
+    "ses_feedback_statements",
+    "ses_publish_topic_policy",
+    "SMS_ONLY_NOT_RESOURCE",
 ]
+
+# sns:Publish on everything that is *not* an SNS ARN (a topic, an application endpoint): the only way IAM
+# can say "phone numbers only" (SMS publishes have no resource ARN of their own)
+SMS_ONLY_NOT_RESOURCE = "arn:aws:sns:*:*:*"
 
 Statement = dict[str, Any]
 
@@ -175,3 +183,62 @@ def log_indexer_statements(message_table_arn: str, stream_arn: str, log_table_ar
          "Resource": _table(log_table_arn, indexes=True)},
         _send_to("OnFailureDestination", stream_dlq_arn),
     ]
+
+
+def delivery_statements(*, ses_identity_arn: str | None = None, ses_configuration_set_arn: str | None = None,
+                        from_address: str | None = None, sms: bool = False,
+                        smtp_password_parameter_arn: str | None = None,
+                        smtp_password_secret_arn: str | None = None) -> list[Statement]:
+    """What the send worker's providers may do: nothing beyond the stage's identity, set, phones and secret.
+
+    Parameters
+    ----------
+    ses_identity_arn, ses_configuration_set_arn, from_address
+        ``ses:SendEmail`` only from this identity, through this configuration set, with this From address
+        (SESv2 authorises a send against both the identity and the configuration set).
+    sms
+        ``sns:Publish`` to phone numbers only (never to a topic: ``NotResource`` every SNS ARN).
+    smtp_password_parameter_arn, smtp_password_secret_arn
+        Read the SMTP password (SSM SecureString, decrypted with the AWS-managed key; or a Secrets Manager secret).
+    """
+    out: list[Statement] = []
+    if ses_identity_arn:
+        st: Statement = {"Sid": "SendEmailFromStageIdentity", "Effect": "Allow", "Action": "ses:SendEmail",
+                         "Resource": [r for r in (ses_identity_arn, ses_configuration_set_arn) if r]}
+        if from_address:
+            st["Condition"] = {"StringEquals": {"ses:FromAddress": from_address}}
+        out.append(st)
+    if sms:
+        out.append({"Sid": "PublishSmsToPhoneNumbersOnly", "Effect": "Allow", "Action": "sns:Publish",
+                    "NotResource": SMS_ONLY_NOT_RESOURCE})
+    if smtp_password_parameter_arn:
+        out.append({"Sid": "ReadSmtpPassword", "Effect": "Allow", "Action": "ssm:GetParameter",
+                    "Resource": smtp_password_parameter_arn})
+    if smtp_password_secret_arn:
+        out.append({"Sid": "ReadSmtpPassword", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                    "Resource": smtp_password_secret_arn})
+    return out
+
+
+def ses_feedback_statements(message_table_arn: str, state_table_arn: str, async_dlq_arn: str) -> list[Statement]:
+    """The feedback function reads a message's events and adds one; it touches only suppression items of the state.
+
+    ``dynamodb:LeadingKeys`` keeps it to ``SUPPRESSION#…`` partitions (runs, claims, keys are not its business).
+    """
+    return [
+        {"Sid": "MessageEvents", "Effect": "Allow", "Action": ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"],
+         "Resource": _table(message_table_arn)},
+        {"Sid": "SuppressionList", "Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+         "Resource": _table(state_table_arn),
+         "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SUPPRESSION#*"]}}},
+        _send_to("OnFailureDestination", async_dlq_arn),
+    ]
+
+
+def ses_publish_topic_policy(topic_arn: str, configuration_set_arn: str, account_id: str | None = None) -> dict[str, Any]:
+    """The feedback topic's policy: SES may publish to it for this stage's configuration set only."""
+    condition: dict[str, Any] = {"ArnLike": {"aws:SourceArn": configuration_set_arn}}
+    if account_id:
+        condition["StringEquals"] = {"aws:SourceAccount": account_id}
+    return document([{"Sid": "SesEventPublishing", "Effect": "Allow", "Principal": {"Service": "ses.amazonaws.com"},
+                      "Action": "sns:Publish", "Resource": topic_arn, "Condition": condition}])

@@ -33,10 +33,16 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+EMAIL_IDENTITY = "aws:sesv2/emailIdentity:EmailIdentity"
+CONFIGURATION_SET = "aws:sesv2/configurationSet:ConfigurationSet"
+# sns:Publish allowed on everything but SNS ARNs: phone numbers (SMS) only, never a topic or an endpoint
+SMS_ONLY_NOT_RESOURCE = "arn:aws:sns:*:*:*"
+SEND_WORKER_HANDLER = "functions.send_worker.handler.lambda_handler"
 IAM_POLICY_TYPES = {"aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy",
                     "aws:iam/groupPolicy:GroupPolicy"}
 TAGGABLE_TYPES = {BUCKET, QUEUE, TABLE, FUNCTION, ESM, LOG_GROUP, "aws:iam/role:Role", "aws:sns/topic:Topic",
-                  "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:ssm/parameter:Parameter"}
+                  "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:ssm/parameter:Parameter",
+                  "aws:sesv2/emailIdentity:EmailIdentity", "aws:sesv2/configurationSet:ConfigurationSet"}
 PUBLIC_ACLS = {"public-read", "public-read-write", "authenticated-read"}
 # Actions AWS does not authorise per resource: "*" is the only Resource they accept.
 UNSCOPABLE_ACTIONS = {"cloudwatch:PutMetricData", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
@@ -176,11 +182,21 @@ def no_wildcard_actions(resources: list[RecordedResource]) -> Iterable[Violation
                     yield _v("no-wildcard-action", r, f"statement {st.get('Sid', '?')} allows Action {action!r}")
 
 
+def _sms_only(st: Mapping[str, Any]) -> bool:
+    """``sns:Publish`` alone, on ``NotResource`` every SNS ARN: the narrowest grant IAM has for SMS."""
+    return (set(map(str, _listify(st.get("Action", [])))) == {"sns:Publish"} and "Resource" not in st
+            and _listify(st.get("NotResource")) == [SMS_ONLY_NOT_RESOURCE])
+
+
 def no_wildcard_resources(resources: list[RecordedResource]) -> Iterable[Violation]:
-    """No IAM statement allows ``Resource: "*"`` unless every action in it cannot be scoped."""
+    """No IAM statement allows ``Resource: "*"`` unless every action in it cannot be scoped.
+
+    The one ``NotResource`` allowed is SMS to phone numbers (:data:`SMS_ONLY_NOT_RESOURCE`): an SMS
+    publish has no resource ARN, so excluding every SNS ARN is how IAM scopes it.
+    """
     for r, doc in _iam_documents(resources):
         for st in doc.get("Statement", []):
-            if st.get("Effect") != "Allow":
+            if st.get("Effect") != "Allow" or _sms_only(st):
                 continue
             if "*" in _listify(st.get("Resource", [])) or "NotResource" in st:
                 scopable = [a for a in _listify(st.get("Action", [])) if a not in UNSCOPABLE_ACTIONS]
@@ -223,18 +239,29 @@ def stream_mappings_have_on_failure(resources: list[RecordedResource]) -> Iterab
 
 
 def async_functions_have_on_failure(resources: list[RecordedResource]) -> Iterable[Violation]:
-    """Every function an S3 notification invokes has an invoke config with an on-failure destination."""
+    """Every function an S3 notification or an SNS subscription invokes (both asynchronously) has an invoke
+    config with an on-failure destination."""
     functions = {f.outputs.get("arn"): f for f in _of(resources, FUNCTION)}
     configs = {c.inputs.get("functionName"): c for c in _of(resources, INVOKE_CONFIG)}
+
+    def missing(arn: Any) -> str | None:
+        fn = functions.get(arn)
+        name = fn.outputs.get("name") if fn else arn
+        cfg = configs.get(name) or configs.get(arn)
+        dest = (((cfg.inputs.get("destinationConfig") or {}).get("onFailure") or {}).get("destination")
+                if cfg else None)
+        return None if dest else str(name)
+
     for n in _of(resources, NOTIFICATION):
         for target in n.inputs.get("lambdaFunctions", []):
-            fn = functions.get(target.get("lambdaFunctionArn"))
-            name = fn.outputs.get("name") if fn else target.get("lambdaFunctionArn")
-            cfg = configs.get(name) or configs.get(target.get("lambdaFunctionArn"))
-            dest = (((cfg.inputs.get("destinationConfig") or {}).get("onFailure") or {}).get("destination")
-                    if cfg else None)
-            if not dest:
+            name = missing(target.get("lambdaFunctionArn"))
+            if name:
                 yield _v("async-on-failure", n, f"{name} is invoked by S3 without an on-failure destination")
+    for sub in _of(resources, SUBSCRIPTION):
+        if sub.inputs.get("protocol") == "lambda":
+            name = missing(sub.inputs.get("endpoint"))
+            if name:
+                yield _v("async-on-failure", sub, f"{name} is invoked by SNS without an on-failure destination")
 
 
 def functions_have_log_retention(resources: list[RecordedResource]) -> Iterable[Violation]:
@@ -365,6 +392,66 @@ def alarm_actions_reach_someone(resources: list[RecordedResource]) -> Iterable[V
             yield _v("alarm-reaches-someone", alarm, f"actions are on but nothing subscribes to {silent}")
 
 
+def _allows(st: Mapping[str, Any], *actions: str) -> bool:
+    # named actions only: "*" and "<service>:*" are no-wildcard-action's to report
+    granted = set(map(str, _listify(st.get("Action", []))))
+    return st.get("Effect") == "Allow" and bool(granted & set(actions))
+
+
+def _send_worker_roles(resources: list[RecordedResource]) -> set[Any]:
+    return {f.inputs.get("role") for f in _of(resources, FUNCTION) if f.inputs.get("handler") == SEND_WORKER_HANDLER}
+
+
+def send_email_scoped_to_stage_identity(resources: list[RecordedResource]) -> Iterable[Violation]:
+    """``ses:SendEmail`` only from this stack's identity (and configuration set), with a From-address condition.
+
+    SESv2 authorises a send against the identity and the configuration set it names, so those ARNs —
+    and nothing broader — are the statement's resources; ``ses:FromAddress`` pins the sender.
+    """
+    identities = {i.outputs.get("arn") for i in _of(resources, EMAIL_IDENTITY)} - {None}
+    sets = {c.outputs.get("arn") for c in _of(resources, CONFIGURATION_SET)} - {None}
+    for r, doc in _iam_documents(resources):
+        for st in doc.get("Statement", []):
+            if not _allows(st, "ses:SendEmail", "ses:SendRawEmail"):
+                continue
+            where = f"statement {st.get('Sid', '?')}"
+            targets = [str(x) for x in _listify(st.get("Resource", []))]
+            if "NotResource" in st or not targets:
+                yield _v("send-email-scoped", r, f"{where} allows ses:SendEmail without naming an identity")
+                continue
+            foreign = [t for t in targets if t not in identities | sets]
+            if foreign:
+                yield _v("send-email-scoped", r, f"{where} allows ses:SendEmail on {', '.join(foreign)}, "
+                         "not this stage's SES identity or configuration set")
+            elif not set(targets) & identities:
+                yield _v("send-email-scoped", r, f"{where} allows ses:SendEmail without naming the stage's identity")
+            if not ((st.get("Condition") or {}).get("StringEquals") or {}).get("ses:FromAddress"):
+                yield _v("send-email-scoped", r, f"{where} allows ses:SendEmail from any address (no ses:FromAddress)")
+
+
+def sms_publish_to_phone_numbers_only(resources: list[RecordedResource]) -> Iterable[Violation]:
+    """``sns:Publish`` never on every topic; the send worker's only on phone numbers (no topic ARN at all)."""
+    send_roles = _send_worker_roles(resources)
+    role_arns = {r.outputs.get("name"): r.outputs.get("arn") for r in _of(resources, ROLE)}
+    for r, doc in _iam_documents(resources):
+        is_send_worker = r.type == ROLE_POLICY and role_arns.get(r.inputs.get("role")) in send_roles
+        for st in doc.get("Statement", []):
+            if not _allows(st, "sns:Publish") or _sms_only(st):
+                continue
+            where = f"statement {st.get('Sid', '?')}"
+            if "NotResource" in st:
+                yield _v("sms-phone-only", r, f"{where} allows sns:Publish on NotResource "
+                         f"{st['NotResource']!r}: only {SMS_ONLY_NOT_RESOURCE!r} (phone numbers) is allowed")
+                continue
+            targets = [str(x) for x in _listify(st.get("Resource", []))]
+            broad = [t for t in targets if "*" in t]
+            if broad:
+                yield _v("sms-phone-only", r, f"{where} allows sns:Publish on {', '.join(broad)} (every topic)")
+            elif is_send_worker:
+                yield _v("sms-phone-only", r, f"{where} lets the send worker publish to {', '.join(targets)}: "
+                         "it sends SMS to phone numbers only, never to a topic")
+
+
 def tagged(resources: list[RecordedResource]) -> Iterable[Violation]:
     """Every taggable resource carries ``project=relay`` and a ``stage`` tag."""
     for r in resources:
@@ -385,6 +472,8 @@ RULES: dict[str, Rule] = {
     "async-on-failure": async_functions_have_on_failure,
     "log-retention": functions_have_log_retention,
     "tagged": tagged,
+    "send-email-scoped": send_email_scoped_to_stage_identity,
+    "sms-phone-only": sms_publish_to_phone_numbers_only,
     "supported-runtime": supported_runtimes,
     "layer-matches-function": layers_match_function_architecture,
     "recursion-allowed": self_enqueuing_functions_allow_recursion,

@@ -11,10 +11,10 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from infra import lambda_packaging
+from infra import lambda_packaging, policies
 from infra.components import (
     Alarms, AlarmsArgs, AutomationPipeline, AutomationPipelineArgs, DeadLetterQueues, DeadLetterQueuesArgs,
-    DependencyLayer, DependencyLayerArgs, FunctionDefaults, HttpApi, HttpApiArgs, JobQueueSettings, MessageLog,
+    DependencyLayer, DependencyLayerArgs, EmailFeedback, EmailFeedbackArgs, FunctionDefaults, HttpApi, HttpApiArgs, JobQueueSettings, MessageLog,
     MessageLogArgs, RequestRouting, RequestRoutingArgs, RequestStore, RequestStoreArgs, Route, SendPipeline,
     SendPipelineArgs, StageOutputs, StageOutputsArgs, StateStore, StateStoreArgs, StreamMappingSettings,
     TableSettings,
@@ -52,6 +52,15 @@ def _function_environment(cfg: StageConfig, bucket: pulumi.Input[str], message_t
         "PROVIDERS": json.dumps(dict(cfg.providers), sort_keys=True),
         "SMTP_HOST": cfg.smtp_host,
         "SMTP_PORT": str(cfg.smtp_port),
+        "SMTP_STARTTLS": "true" if cfg.smtp_starttls else "false",
+        "SMTP_USERNAME": cfg.smtp_username,
+        "SMTP_PASSWORD_PARAMETER": cfg.smtp_password_parameter,
+        "SMTP_PASSWORD_SECRET": cfg.smtp_password_secret,
+        "EMAIL_FROM": cfg.email_from,
+        "EMAIL_REPLY_TO": ",".join(cfg.email_reply_to),
+        "EMAIL_CONFIGURATION_SET": cfg.name("email") if cfg.uses("ses") else "",
+        "SMS_SENDER_ID": cfg.sms_sender_id,
+        "SMS_TYPE": cfg.sms_type,
         "FETCH_ALLOW": ",".join(cfg.fetch_allow),
         "API_MAX_BODY_BYTES": str(cfg.api_max_body_bytes),
         # the api function checks API keys unless the Function URL's IAM auth is the gate (policy suite:
@@ -62,6 +71,29 @@ def _function_environment(cfg: StageConfig, bucket: pulumi.Input[str], message_t
         "POWERTOOLS_LOG_LEVEL": cfg.log_level.upper(),
         "POWERTOOLS_METRICS_NAMESPACE": "relay",
     }
+
+
+def _delivery_statements(cfg: StageConfig, email: EmailFeedback | None,
+                         account: pulumi.Output[str] | None) -> pulumi.Output[list[dict]]:
+    """The send worker's grants for the configured providers (:func:`infra.policies.delivery_statements`)."""
+    needs_account = bool(cfg.smtp_password_parameter or
+                         (cfg.smtp_password_secret and not cfg.smtp_password_secret.startswith("arn:")))
+    if needs_account and account is None:
+        account = aws.get_caller_identity_output().account_id
+    return pulumi.Output.all(
+        email.identity_arn if email is not None else "", email.configuration_set_arn if email is not None else "",
+        account if needs_account else "",
+    ).apply(lambda a: policies.delivery_statements(
+        ses_identity_arn=a[0] or None, ses_configuration_set_arn=a[1] or None,
+        from_address=cfg.email_address or None, sms=cfg.uses("sns"),
+        smtp_password_parameter_arn=(
+            f"arn:aws:ssm:{cfg.region}:{a[2]}:parameter/{cfg.smtp_password_parameter.lstrip('/')}"
+            if cfg.smtp_password_parameter else None),
+        smtp_password_secret_arn=(
+            cfg.smtp_password_secret if cfg.smtp_password_secret.startswith("arn:")
+            # a secret's ARN ends in '-' and six random characters
+            else f"arn:aws:secretsmanager:{cfg.region}:{a[2]}:secret:{cfg.smtp_password_secret}-??????"
+            if cfg.smtp_password_secret else None)))
 
 
 def build(cfg: StageConfig, *, bucket_name: str | None = None) -> dict[str, pulumi.Output]:
@@ -130,11 +162,17 @@ def build(cfg: StageConfig, *, bucket_name: str | None = None) -> dict[str, pulu
             batch_size=cfg.job_batch_size, batching_window=cfg.job_batching_window,
             worker_timeout=cfg.job_worker_timeout),
         functions=defaults, tags=tags))
+    # email through SES: identity, configuration set and the feedback path (only on stages that use it)
+    email = EmailFeedback("email-feedback", EmailFeedbackArgs(
+        name_prefix=f"relay-{cfg.stage}", identity=cfg.ses_identity, message_table_arn=log.message_table.arn,
+        state_table_arn=state.state_table.arn, async_dlq_arn=dlqs.async_dlq.arn, functions=defaults,
+        tags=tags)) if cfg.uses("ses") else None
     send = SendPipeline("send-pipeline", SendPipelineArgs(
         bucket_arn=store.bucket_arn, state_table_arn=state.state_table.arn,
         message_table_arn=log.message_table.arn, log_table_arn=log.log_table.arn,
         async_dlq_arn=dlqs.async_dlq.arn, job_queue_url=automations.job_queue.url, functions=defaults,
-        api_reserved_concurrency=cfg.api_reserved_concurrency))
+        api_reserved_concurrency=cfg.api_reserved_concurrency,
+        delivery_statements=_delivery_statements(cfg, email, account)))
     api = HttpApi("http-api", HttpApiArgs(function_name=send.api.name,
                                           authorization_type="AWS_IAM" if cfg.api_auth == "iam" else "NONE"))
     RequestRouting("request-routing", RequestRoutingArgs(
@@ -152,7 +190,8 @@ def build(cfg: StageConfig, *, bucket_name: str | None = None) -> dict[str, pulu
         job_queue_name=automations.job_queue.name, stream_function_name=log.log_indexer.name,
         functions={"api": send.api.name, "send-worker": send.send_worker.name,
                    "request-worker": automations.request_worker.name,
-                   "job-worker": automations.job_worker.name, "log-indexer": log.log_indexer.name},
+                   "job-worker": automations.job_worker.name, "log-indexer": log.log_indexer.name,
+                   **({"ses-feedback": email.function.name} if email is not None else {})},
         iterator_age_ms=cfg.iterator_age_alarm_ms, oldest_job_seconds=cfg.oldest_job_alarm_seconds, tags=tags))
 
     outputs: dict[str, pulumi.Output] = {

@@ -21,6 +21,9 @@ class Delivery:
     body: str
     recipient: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
+    # epoch ms by which a provider must stop retrying transient errors itself (the invocation's budget
+    # less what the worker needs to settle); None: no deadline, the provider's attempt limit applies
+    deadline_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -29,17 +32,28 @@ class DeliveryResult:
 
     Transient failures are not results: providers raise
     :class:`~functions.shared.errors.RetryableError` so the invocation is retried.
+
+    ``accepted_only``: the provider took the message but its verdict comes later or never (SES reports
+    delivery, bounces and complaints through its feedback events; SNS accepts an SMS). The message
+    is then ``SENT``, not ``DELIVERED``. ``detail`` carries the provider's own words for a refusal and
+    ``provider_message_id`` the provider's id for the message (SES's MessageId, SNS's MessageId).
     """
 
     provider: str
     delivered: bool
     reason: str | None = None
+    accepted_only: bool = False
+    detail: str | None = None
+    provider_message_id: str | None = None
 
 
 class Provider(ABC):
     """A channel provider: ``deliver`` performs one delivery, at most once per call."""
 
     name: str = "provider"
+    # whether the send worker checks the suppression list before calling it (email providers do: an
+    # address that bounced hard or complained is not mailed again, whichever provider is configured)
+    checks_suppression: bool = False
 
     @abstractmethod
     def deliver(self, delivery: Delivery) -> DeliveryResult:

@@ -5,12 +5,15 @@ import json
 from typing import Any
 
 from functions.automations.core import run_is_canceled
-from functions.send_worker.ports import ClaimResult, ClaimStore, EventLog, Outcome, RunState, TemplateStore
+from functions.send_worker.ports import (ClaimResult, ClaimStore, EventLog, Outcome, RunState, SuppressionList,
+                                         TemplateStore)
 from functions.shared import aws
 from functions.shared.dynamo_values import to_plain
 from functions.shared.statuses import ClaimStatus
+from functions.shared.suppression import SuppressionEntry, suppression_key
 
-__all__ = ["DynamoClaimStore", "DynamoEventLog", "DynamoRunState", "S3TemplateStore", "template_key"]
+__all__ = ["DynamoClaimStore", "DynamoEventLog", "DynamoRunState", "DynamoSuppressionList", "S3TemplateStore",
+           "template_key"]
 
 
 def _table(name: str) -> Any:
@@ -108,6 +111,18 @@ class DynamoRunState(RunState):
         # the profile may be stored flat or under "profile"
         inner = item.get("profile")
         return inner if isinstance(inner, dict) else {k: v for k, v in item.items() if k not in ("pk", "sk")}
+
+
+class DynamoSuppressionList(SuppressionList):
+    """Reads ``SUPPRESSION#<channel>/<address>`` from the state table (written by the feedback function)."""
+
+    def __init__(self, table_name: str) -> None:
+        self._name = table_name
+
+    def find(self, channel: str, address: str) -> SuppressionEntry | None:
+        # consistent: a bounce recorded a moment ago must stop the very next send
+        item = _table(self._name).get_item(Key=suppression_key(channel, address), ConsistentRead=True).get("Item")
+        return SuppressionEntry.from_item(to_plain(item)) if item else None
 
 
 def template_key(name: str) -> str:

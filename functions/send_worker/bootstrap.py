@@ -12,13 +12,14 @@ from typing import Any
 
 from functions.send_worker.core import SendPorts, lease_for
 
-__all__ = ["build_ports", "reset_ports", "ports_for"]
+__all__ = ["build_ports", "reset_ports", "ports_for", "SETTLE_MARGIN_MS"]
 
 @cache
 def build_ports() -> SendPorts:
     """The adapters and providers named by the settings (cached; tests call :func:`reset_ports`)."""
     from functions.providers import build_provider
-    from functions.send_worker.adapters import DynamoClaimStore, DynamoEventLog, DynamoRunState, S3TemplateStore
+    from functions.send_worker.adapters import (DynamoClaimStore, DynamoEventLog, DynamoRunState,
+                                                DynamoSuppressionList, S3TemplateStore)
     from functions.send_worker.ports import ProviderRegistry
     from functions.shared.ids import new_delivery_id
     from functions.shared.settings import get_settings
@@ -33,6 +34,7 @@ def build_ports() -> SendPorts:
         now_ms=lambda: int(time.time() * 1000),
         new_delivery_id=new_delivery_id,
         retention_days=s.message_retention_days,
+        suppressions=DynamoSuppressionList(s.state_table),
     )
 
 
@@ -41,10 +43,17 @@ def reset_ports() -> None:
     build_ports.cache_clear()
 
 
+# Kept free at the end of an invocation for what follows a delivery: settling the claim, writing the events.
+SETTLE_MARGIN_MS = 2_000
+
+
 def ports_for(context: Any) -> SendPorts:
-    """The container's ports with the claim lease this invocation needs (:func:`~functions.send_worker.core.lease_for`).
+    """The container's ports with the claim lease this invocation needs (:func:`~functions.send_worker.core.lease_for`)
+    and the deadline providers retry within (the time left less :data:`SETTLE_MARGIN_MS`).
 
     A copy per invocation: the local stage may run two invocations of one container at once.
     """
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    return replace(build_ports(), lease_ms=lease_for(int(remaining()) if callable(remaining) else None))
+    left = int(remaining()) if callable(remaining) else None
+    deadline = None if left is None else int(time.time() * 1000) + max(0, left - SETTLE_MARGIN_MS)
+    return replace(build_ports(), lease_ms=lease_for(left), deadline_ms=deadline)

@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from functions.providers.base import Delivery
-from functions.send_worker.ports import ClaimStore, EventLog, Outcome, ProviderRegistry, RunState, TemplateStore
+from functions.send_worker.ports import (ClaimStore, EventLog, Outcome, ProviderRegistry, RunState, SuppressionList,
+                                         TemplateStore)
 from functions.send_worker.render import RenderError, render
 from functions.shared.channels import ADDRESS_FIELD, DEFAULT_CHANNELS, address_for, recipient_key
 from functions.shared.errors import BadContent, RetryableError
 from functions.shared.ids import message_id as make_message_id
+from functions.shared.statuses import DeliveryReason
 from functions.shared.statuses import MessageStatus as S
 
 __all__ = ["SendPorts", "MessagePlan", "RecipientPlan", "expand", "event_item", "process_request",
@@ -63,6 +65,10 @@ class SendPorts:
     new_delivery_id: Callable[[], str]
     lease_ms: int = DEFAULT_LEASE_MS
     retention_days: int = 30
+    # checked before a provider that honours it (Provider.checks_suppression); None: no list
+    suppressions: SuppressionList | None = None
+    # epoch ms by which providers stop retrying themselves (the invocation's budget); None: no deadline
+    deadline_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -246,9 +252,11 @@ def _decide_and_deliver(req: _Request, plan: RecipientPlan, channel: str, profil
     enq = (t0, 0, S.ENQUEUED)
 
     def settled(status: S, reason: str | None, provider: str | None = None, delivery_id: str | None = None,
-                extra: tuple[tuple[int, int, S], ...] = ()) -> Outcome:
+                extra: tuple[tuple[int, int, S], ...] = (), detail: str | None = None,
+                provider_message_id: str | None = None) -> Outcome:
         final = extra or ((ports.now_ms(), 1, status),)
-        return Outcome(status, reason, provider, delivery_id, (enq, *final))
+        return Outcome(status, reason, provider, delivery_id, (enq, *final), detail=detail,
+                       provider_message_id=provider_message_id)
 
     if req.canceled():
         return settled(S.CANCELED, f"run {req.run_id} was canceled")
@@ -260,6 +268,13 @@ def _decide_and_deliver(req: _Request, plan: RecipientPlan, channel: str, profil
     if not address:
         return settled(S.UNROUTABLE, f"recipient {plan.key} has no {ADDRESS_FIELD.get(channel, channel)} "
                                      f"for channel {channel}")
+    provider = ports.providers.for_channel(channel)
+    if provider.checks_suppression and ports.suppressions is not None:
+        entry = ports.suppressions.find(channel, address)
+        if entry is not None:  # a hard bounce or a complaint: never call the provider for it again
+            return settled(S.UNDELIVERABLE, DeliveryReason.SUPPRESSED, provider.name, did, detail=(
+                f"{entry.address} is on the suppression list since {entry.created_at or 'unknown'}: "
+                f"{entry.reason} of message {entry.message_id or 'unknown'}"))
     template, missing = req.template()
     if template is None:
         return settled(S.UNROUTABLE, missing)
@@ -271,28 +286,38 @@ def _decide_and_deliver(req: _Request, plan: RecipientPlan, channel: str, profil
         rendered = render(source, context)
     except RenderError as exc:
         return settled(S.UNROUTABLE, str(exc))
-    provider = ports.providers.for_channel(channel)
+    # a provider with receipts (ses) reports on events timestamped after the call began: SENT carries
+    # that instant, so a receipt that arrives before SENT is written still sorts after it
+    t_call = ports.now_ms()
     result = provider.deliver(Delivery(
         message_id=mid, delivery_id=did, request_id=req.request_id, channel=channel, address=address,
-        title=rendered.title, body=rendered.body, recipient=plan.recipient, data=data,
+        title=rendered.title, body=rendered.body, recipient=plan.recipient, data=data, deadline_ms=ports.deadline_ms,
     ))
     if not result.delivered:
-        return settled(S.UNDELIVERABLE, result.reason, result.provider, did)
+        return settled(S.UNDELIVERABLE, result.reason, result.provider, did, detail=result.detail)
+    if result.accepted_only:  # SENT; DELIVERED or UNDELIVERABLE follows from the provider's feedback
+        return settled(S.SENT, None, result.provider, did, extra=((t_call, 1, S.SENT),),
+                       provider_message_id=result.provider_message_id)
     t1 = ports.now_ms()
     return settled(S.DELIVERED, None, result.provider, did,
-                   extra=((t1, 1, S.SENT), (t1, 2, S.DELIVERED)))
+                   extra=((t1, 1, S.SENT), (t1, 2, S.DELIVERED)), provider_message_id=result.provider_message_id)
 
 
 def _put(req: _Request, plan: RecipientPlan, channel: str, mid: str, status: S, ts: int, seq: int,
          outcome: Outcome | None = None) -> None:
     is_final = outcome is not None and status == outcome.status
-    req.ports.events.put(event_item(
+    item = event_item(
         message_id=mid, request_id=req.request_id, run_id=req.run_id, recipient=plan.key, channel=channel,
         status=status, ts=ts, seq=seq, retention_days=req.ports.retention_days,
         reason=outcome.reason if is_final else None,
         provider=outcome.provider if outcome is not None and status in (S.SENT, S.DELIVERED, S.UNDELIVERABLE) else None,
         delivery_id=outcome.delivery_id if outcome is not None and status != S.ENQUEUED else None,
-    ))
+    )
+    if outcome is not None and is_final and outcome.detail:
+        item["detail"] = outcome.detail
+    if outcome is not None and outcome.provider_message_id and status in (S.SENT, S.DELIVERED):
+        item["providerMessageId"] = outcome.provider_message_id
+    req.ports.events.put(item)
 
 
 def _write_events(req: _Request, plan: RecipientPlan, channel: str, mid: str, outcome: Outcome,

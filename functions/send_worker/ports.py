@@ -8,8 +8,10 @@ from typing import Any
 
 from functions.providers.base import Provider
 from functions.shared.statuses import MessageStatus
+from functions.shared.suppression import SuppressionEntry
 
-__all__ = ["Outcome", "ClaimResult", "ClaimStore", "EventLog", "RunState", "TemplateStore", "ProviderRegistry"]
+__all__ = ["Outcome", "ClaimResult", "ClaimStore", "EventLog", "RunState", "SuppressionList", "TemplateStore",
+           "ProviderRegistry"]
 
 
 @dataclass(frozen=True)
@@ -24,11 +26,14 @@ class Outcome:
     provider: str | None = None
     delivery_id: str | None = None
     events: tuple[tuple[int, int, MessageStatus], ...] = ()
+    detail: str | None = None                 # the provider's words for a refusal or a suppression
+    provider_message_id: str | None = None    # the provider's id for the message (SES, SNS)
 
     def as_item(self) -> dict[str, Any]:
         """Plain dict for storage (no None values)."""
         out: dict[str, Any] = {"status": self.status, "events": [list(e) for e in self.events]}
-        for k, v in (("reason", self.reason), ("provider", self.provider), ("deliveryId", self.delivery_id)):
+        for k, v in (("reason", self.reason), ("provider", self.provider), ("deliveryId", self.delivery_id),
+                     ("detail", self.detail), ("providerMessageId", self.provider_message_id)):
             if v is not None:
                 out[k] = v
         return out
@@ -40,6 +45,7 @@ class Outcome:
             status=MessageStatus(item["status"]), reason=item.get("reason"), provider=item.get("provider"),
             delivery_id=item.get("deliveryId"),
             events=tuple((int(ts), int(seq), MessageStatus(st)) for ts, seq, st in item.get("events", [])),
+            detail=item.get("detail"), provider_message_id=item.get("providerMessageId"),
         )
 
 
@@ -86,6 +92,14 @@ class RunState(ABC):
     @abstractmethod
     def profile(self, user_id: str) -> dict[str, Any] | None:
         """``PROFILE#<user_id>/PROFILE`` (addresses for a recipient given by user id), or None."""
+
+
+class SuppressionList(ABC):
+    """``SUPPRESSION#<channel>/<address>`` in the state table (:mod:`functions.shared.suppression`)."""
+
+    @abstractmethod
+    def find(self, channel: str, address: str) -> SuppressionEntry | None:
+        """The entry that suppresses ``address`` on ``channel``, or None."""
 
 
 class TemplateStore(ABC):

@@ -16,16 +16,27 @@ _resources: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
-def client(service: str) -> Any:
-    """A cached ``boto3.client(service)``."""
-    found = _clients.get(service)
+def client(service: str, *, single_attempt: bool = False) -> Any:
+    """A cached ``boto3.client(service)``.
+
+    ``single_attempt=True`` gives a client that makes one attempt per call (botocore's own retries
+    off), for a caller that retries itself: the providers back off within the send worker's time
+    budget (:mod:`functions.providers.retry`), and two retry loops would multiply each other.
+    """
+    key = f"{service}#single" if single_attempt else service
+    found = _clients.get(key)
     if found is None:
         with _lock:  # boto3's default session is not safe to create clients from in parallel
-            found = _clients.get(service)
+            found = _clients.get(key)
             if found is None:
                 import boto3
 
-                found = _clients[service] = boto3.session.Session().client(service)
+                config = None
+                if single_attempt:
+                    from botocore.config import Config
+
+                    config = Config(retries={"total_max_attempts": 1}, connect_timeout=3, read_timeout=10)
+                found = _clients[key] = boto3.session.Session().client(service, config=config)
     return found
 
 

@@ -40,6 +40,17 @@ class Settings:
     api_max_body_bytes: int = 262_144
     message_retention_days: int = 30
     api_auth: str = "keys"
+    # email (ses, and smtp's From) and sms (sns) delivery; docs/configuration.md, docs/providers.md
+    email_from: str = ""
+    email_reply_to: tuple[str, ...] = ()
+    email_configuration_set: str = ""
+    sms_sender_id: str = ""
+    sms_type: str = "Transactional"
+    # STARTTLS unless a stage turns it off; credentials never travel without it (config refuses that)
+    smtp_starttls: bool = True
+    smtp_username: str = ""
+    smtp_password_parameter: str = ""
+    smtp_password_secret: str = ""
 
     def provider_for(self, channel: str) -> str:
         """Provider name for ``channel`` (``outbox`` unless ``PROVIDERS`` says otherwise)."""
@@ -70,6 +81,15 @@ class Settings:
             api_max_body_bytes=_int(env, "API_MAX_BODY_BYTES", 262_144),
             message_retention_days=_int(env, "MESSAGE_RETENTION_DAYS", 30),
             api_auth=_api_auth(env.get("API_AUTH", "")),
+            email_from=env.get("EMAIL_FROM", "").strip(),
+            email_reply_to=tuple(a.strip() for a in env.get("EMAIL_REPLY_TO", "").split(",") if a.strip()),
+            email_configuration_set=env.get("EMAIL_CONFIGURATION_SET", "").strip(),
+            sms_sender_id=env.get("SMS_SENDER_ID", "").strip(),
+            sms_type=env.get("SMS_TYPE", "").strip() or "Transactional",
+            smtp_starttls=_bool(env, "SMTP_STARTTLS", True),
+            smtp_username=env.get("SMTP_USERNAME", ""),
+            smtp_password_parameter=env.get("SMTP_PASSWORD_PARAMETER", "").strip(),
+            smtp_password_secret=env.get("SMTP_PASSWORD_SECRET", "").strip(),
         )
 
 
@@ -120,6 +140,17 @@ def parse_fetch_allow(raw: str) -> frozenset[tuple[str, int]]:
             raise SettingsError(f"FETCH_ALLOW entry {entry!r}: must be 'host:port'")
         out.add((host.strip("[]").lower(), int(port)))
     return frozenset(out)
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes"):
+        return True
+    if raw in ("false", "0", "no"):
+        return False
+    raise SettingsError(f"{name}={env.get(name)!r}: must be true or false")
 
 
 _cached: Settings | None = None

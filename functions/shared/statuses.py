@@ -9,7 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
-    "MessageStatus", "RunStatus", "StepStatus", "RequestStatus", "IdempotencyStatus", "ClaimStatus", "STATUS_RANK", "TERMINAL_MESSAGE_STATUSES",
+    "MessageStatus", "RunStatus", "StepStatus", "RequestStatus", "IdempotencyStatus", "ClaimStatus", "DeliveryReason",
+    "STATUS_RANK", "TERMINAL_MESSAGE_STATUSES",
     "TERMINAL_RUN_STATUSES", "RUNNABLE_RUN_STATUSES",
 ]
 
@@ -23,6 +24,21 @@ class MessageStatus(StrEnum):
     UNDELIVERABLE = "UNDELIVERABLE"
     UNROUTABLE = "UNROUTABLE"
     CANCELED = "CANCELED"
+
+
+class DeliveryReason(StrEnum):
+    """Why a message delivered through a provider with receipts (ses, sns) is ``UNDELIVERABLE``.
+
+    The message's ``reason`` is exactly one of these; the provider's own words (a bounce's diagnostic
+    code, SES's error message) go in the event's ``detail``. docs/providers.md says what each means.
+    """
+
+    BOUNCED = "BOUNCED"                    # the receiving server refused the mail (SES Bounce event)
+    COMPLAINT = "COMPLAINT"                # the recipient marked it as spam (SES Complaint event)
+    REJECTED = "REJECTED"                  # SES refused the message (Reject event, MessageRejected, a bad request)
+    RENDERING_FAILURE = "RENDERING_FAILURE"  # SES could not render a template (Rendering Failure event)
+    SUPPRESSED = "SUPPRESSED"              # the address is on relay's (or SES's) suppression list: not sent
+    INVALID_ADDRESS = "INVALID_ADDRESS"    # the provider refused the address itself (e.g. not E.164)
 
 
 class RunStatus(StrEnum):

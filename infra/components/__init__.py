@@ -3,6 +3,7 @@ from infra.components.alarms import Alarms, AlarmsArgs
 from infra.components.automation_pipeline import AutomationPipeline, AutomationPipelineArgs, JobQueueSettings
 from infra.components.dead_letters import DeadLetterQueues, DeadLetterQueuesArgs
 from infra.components.dependency_layer import DependencyLayer, DependencyLayerArgs
+from infra.components.email_feedback import EmailFeedback, EmailFeedbackArgs
 from infra.components.http_api import HttpApi, HttpApiArgs
 from infra.components.message_log import MessageLog, MessageLogArgs, StreamMappingSettings
 from infra.components.python_function import FunctionDefaults, PythonFunction, PythonFunctionArgs
@@ -15,7 +16,8 @@ from infra.components.tables import TableSettings
 
 __all__ = [
     "Alarms", "AlarmsArgs", "AutomationPipeline", "AutomationPipelineArgs", "JobQueueSettings",
-    "DeadLetterQueues", "DeadLetterQueuesArgs", "DependencyLayer", "DependencyLayerArgs", "HttpApi",
+    "DeadLetterQueues", "DeadLetterQueuesArgs", "DependencyLayer", "DependencyLayerArgs", "EmailFeedback",
+    "EmailFeedbackArgs", "HttpApi",
     "HttpApiArgs", "MessageLog", "MessageLogArgs", "StreamMappingSettings", "FunctionDefaults",
     "PythonFunction", "PythonFunctionArgs", "RequestRouting", "RequestRoutingArgs", "Route", "RequestStore",
     "RequestStoreArgs", "SendPipeline", "SendPipelineArgs", "StageOutputs", "StageOutputsArgs", "StateStore",

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import pulumi
 
@@ -23,6 +23,8 @@ class SendPipelineArgs:
     functions: FunctionDefaults
     # the api function's reserved concurrency (-1 = none): relay:apiReservedConcurrency
     api_reserved_concurrency: int = -1
+    # what the configured providers need beyond the outbox (ses, sns SMS, the SMTP password): policies.delivery_statements
+    delivery_statements: Optional[pulumi.Input[list[dict[str, Any]]]] = None
 
 
 class SendPipeline(pulumi.ComponentResource):
@@ -41,8 +43,8 @@ class SendPipeline(pulumi.ComponentResource):
             opts=child)
 
         send_statements = pulumi.Output.all(args.bucket_arn, args.state_table_arn, args.message_table_arn,
-                                            args.async_dlq_arn).apply(
-            lambda a: policies.send_worker_statements(*a))
+                                            args.async_dlq_arn, args.delivery_statements or []).apply(
+            lambda a: policies.send_worker_statements(*a[:4]) + list(a[4]))
         self.send_worker = PythonFunction(
             f"{name}-send-worker", args.functions.args("send-worker", send_statements, environment=env),
             opts=child)

@@ -58,6 +58,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs.update(arn=f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}")
         elif typ == "aws:sns/topic:Topic":
             outputs.update(arn=f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}")
+        elif typ == "aws:sesv2/emailIdentity:EmailIdentity":
+            rid = inputs["emailIdentity"]
+            outputs.update(arn=f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{rid}")
+        elif typ == "aws:sesv2/configurationSet:ConfigurationSet":
+            rid = inputs["configurationSetName"]
+            outputs.update(arn=f"arn:aws:ses:{REGION}:{ACCOUNT}:configuration-set/{rid}")
+        elif typ == "aws:sns/topicSubscription:TopicSubscription":
+            outputs.update(arn=f"{inputs['topic']}:{_short(args.name)}")
         elif typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
             outputs.update(arn=f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}")
         elif typ == "aws:ssm/parameter:Parameter":

@@ -30,7 +30,23 @@ def test_prod_differs_from_dev_only_by_config_values() -> None:
         ({"parallelizationFactor": 0}, "relay:parallelizationFactor", "between 1 and 10"),
         ({"relay:memorySize": "lots"}, "relay:memorySize", "must be a int"),
         ({"relay:paralelizationFactor": 2}, "relay:paralelizationFactor", "not a relay setting"),
-        ({"providers": {"email": "carrier-pigeon"}}, "relay:providers.email", "outbox, smtp or webhook"),
+        ({"providers": {"email": "carrier-pigeon"}}, "relay:providers.email", "outbox, smtp, webhook, ses or sns"),
+        ({"providers": {"email": "ses"}}, "relay:emailFrom is not set", "relay:providers.email = 'ses' needs"),
+        ({"providers": {"sms": "ses"}, "emailFrom": "n@acme.io"}, "relay:providers.sms", "the email channel only"),
+        ({"providers": {"email": "sns"}}, "relay:providers.email", "the sms channel only"),
+        ({"providers": {"email": "smtp"}}, "relay:smtpHost is not set", "needs the relay host"),
+        ({"emailFrom": "notifications"}, "relay:emailFrom", "must be an email address"),
+        ({"emailFrom": "n@acme.io", "emailIdentity": "other.io"}, "relay:emailIdentity", "or its domain"),
+        ({"emailReplyTo": ["support"]}, "relay:emailReplyTo", "must be an email address"),
+        ({"smsType": "Urgent"}, "relay:smsType", "Transactional, Promotional"),
+        ({"smsSenderId": "RELAY-NOTIFY"}, "relay:smsSenderId", "1-11 letters and digits"),
+        ({"smsSenderId": "12345"}, "relay:smsSenderId", "at least one letter"),
+        ({"smtpUsername": "relay"}, "relay:smtpUsername", "needs relay:smtpPasswordParameter"),
+        ({"smtpPasswordParameter": "/relay/dev/smtp"}, "relay:smtpUsername", "name the login"),
+        ({"smtpUsername": "relay", "smtpPasswordParameter": "/relay/dev/smtp", "smtpStarttls": False},
+         "relay:smtpStarttls", "never sent in clear"),
+        ({"smtpUsername": "relay", "smtpPasswordParameter": "/p", "smtpPasswordSecret": "s"},
+         "relay:smtpPasswordSecret", "not both"),
         ({"logRetentionDays": 10}, "relay:logRetentionDays", "CloudWatch Logs' retention values"),
         ({"requestRetentionDays": 0}, "relay:requestRetentionDays", "at least 1 day"),
         ({"alarmEmail": "oncall"}, "relay:alarmEmail", "must be an email address"),
@@ -92,3 +108,24 @@ def test_committed_prod_file_reads_for_tools_but_is_not_deployable_until_a_recip
 @pytest.mark.parametrize("stage", ["dev", "local"])
 def test_stages_without_alarm_actions_need_no_recipient(stage: str) -> None:
     load_stage_config(stage).validate_deployment()
+
+
+@pytest.mark.parametrize("values", [
+    {"providers": {"email": "ses", "sms": "sns"}, "emailFrom": "Relay <notifications@acme.io>"},
+    {"providers": {"email": "ses"}, "emailFrom": "notifications@acme.io", "emailIdentity": "acme.io",
+     "emailReplyTo": ["support@acme.io"], "smsSenderId": "ACME", "smsType": "Promotional"},
+    {"providers": {"email": "smtp"}, "smtpHost": "email-smtp.us-east-1.amazonaws.com", "smtpPort": 587,
+     "smtpUsername": "AKIAEXAMPLE", "smtpPasswordSecret": "relay/dev/smtp"},
+])
+def test_delivery_settings_with_what_each_provider_needs_are_accepted(values: dict) -> None:
+    cfg = StageConfig.from_mapping("dev", values)
+    assert cfg.providers == values["providers"]
+    assert cfg.email_address in ("", "notifications@acme.io")
+
+
+def test_ses_identity_defaults_to_the_from_address_and_may_be_its_domain() -> None:
+    cfg = StageConfig.from_mapping("dev", {"providers": {"email": "ses"}, "emailFrom": "Relay <n@acme.io>"})
+    assert (cfg.email_address, cfg.ses_identity) == ("n@acme.io", "n@acme.io")
+    cfg = StageConfig.from_mapping("dev", {"providers": {"email": "ses"}, "emailFrom": "n@acme.io",
+                                           "emailIdentity": "acme.io"})
+    assert cfg.ses_identity == "acme.io"

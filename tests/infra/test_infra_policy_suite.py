@@ -111,6 +111,17 @@ PLANTS: dict[str, tuple[str, str, Callable[[list[RecordedResource]], list[Record
     "job worker recursion left at Terminate": ("recursion-allowed", "recursiveLoop=Allow", lambda rs: _mutate(
         rs, "aws:lambda/functionRecursionConfig:FunctionRecursionConfig", any_,
         lambda i: i.update(recursiveLoop="Terminate"))),
+    "send worker may send email from another identity": ("send-email-scoped", "not this stage's SES identity",
+        lambda rs: _mutate(rs, "aws:iam/rolePolicy:RolePolicy", _policy("send-worker"),
+                           _edit_policy(lambda d: d["Statement"].append(
+                               {"Sid": "Planted", "Effect": "Allow", "Action": "ses:SendEmail",
+                                "Resource": "arn:aws:ses:us-east-1:123456789012:identity/elsewhere.io",
+                                "Condition": {"StringEquals": {"ses:FromAddress": "x@elsewhere.io"}}})))),
+    "send worker may publish to a topic": ("sms-phone-only", "phone numbers only, never to a topic",
+        lambda rs: _mutate(rs, "aws:iam/rolePolicy:RolePolicy", _policy("send-worker"),
+                           _edit_policy(lambda d: d["Statement"].append(
+                               {"Sid": "Planted", "Effect": "Allow", "Action": "sns:Publish",
+                                "Resource": "arn:aws:sns:us-east-1:123456789012:relay-dev-alarms"})))),
     "public API URL in front of a function without key checks": ("api-never-open",
         "opens relay-dev-api to anyone (AuthType NONE) but the function does not enforce API keys",
         lambda rs: _mutate(rs, "aws:lambda/function:Function", lambda r: r.inputs["name"] == "relay-dev-api",

@@ -7,7 +7,7 @@ the resource up by its physical name first, so deploying twice converges instead
 Only what the relay program uses is mapped; an unknown type is reported (``unmapped``) and given its
 inputs back so the program can still finish.
 
-One module per service (``s3``, ``sqs``, ``dynamodb``, ``iam_logs``, ``lambda_``, ``sns_cloudwatch_ssm``),
+One module per service (``s3``, ``sqs``, ``dynamodb``, ``iam_logs``, ``lambda_``, ``sns_cloudwatch_ssm``, ``ses``),
 each with a ``HANDLERS`` table from Pulumi type token to handler, as moto keeps one package per service.
 """
 from __future__ import annotations
@@ -100,8 +100,8 @@ _table: dict[str, Handler] = {}
 def _handlers() -> dict[str, Handler]:
     """Every service module's handlers (imported on first use: they import this module for typing)."""
     if not _table:
-        from relay.local.emulated import dynamodb, iam_logs, lambda_, s3, sns_cloudwatch_ssm, sqs
+        from relay.local.emulated import dynamodb, iam_logs, lambda_, s3, ses, sns_cloudwatch_ssm, sqs
 
-        for module in (s3, sqs, dynamodb, iam_logs, lambda_, sns_cloudwatch_ssm):
+        for module in (s3, sqs, dynamodb, iam_logs, lambda_, sns_cloudwatch_ssm, ses):
             _table.update(module.HANDLERS)
     return _table

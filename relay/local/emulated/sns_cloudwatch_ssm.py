@@ -1,6 +1,7 @@
-"""SNS topics and subscriptions, CloudWatch alarms, SSM parameters."""
+"""SNS topics, their policies and subscriptions, CloudWatch alarms, SSM parameters."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from relay.local.emulated.base import Outputs, tag_list
@@ -21,6 +22,12 @@ def _subscription(r: EmulatedResources, name: str, i: dict) -> tuple[str, Output
     arn = sns.subscribe(TopicArn=i["topic"], Protocol=i["protocol"], Endpoint=i["endpoint"],
                         ReturnSubscriptionArn=True)["SubscriptionArn"]
     return arn, {"arn": arn}
+
+
+def _topic_policy(r: EmulatedResources, name: str, i: dict) -> tuple[str, Outputs]:
+    policy = i["policy"] if isinstance(i["policy"], str) else json.dumps(i["policy"])
+    r.client("sns").set_topic_attributes(TopicArn=i["arn"], AttributeName="Policy", AttributeValue=policy)
+    return i["arn"], {"arn": i["arn"], "policy": policy}
 
 
 def _metric_alarm(r: EmulatedResources, name: str, i: dict) -> tuple[str, Outputs]:
@@ -64,6 +71,7 @@ def _parameter(r: EmulatedResources, name: str, i: dict) -> tuple[str, Outputs]:
 HANDLERS = {
     "aws:sns/topic:Topic": _topic,
     "aws:sns/topicSubscription:TopicSubscription": _subscription,
+    "aws:sns/topicPolicy:TopicPolicy": _topic_policy,
     "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
     "aws:ssm/parameter:Parameter": _parameter,
 }

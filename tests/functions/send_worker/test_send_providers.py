@@ -143,7 +143,9 @@ def test_smtp_provider_through_handler_settings(smtp_server):
     from tests.functions.shared.relay_aws import relay_stage, s3_put_event
 
     controller, collected = smtp_server
-    env = {"PROVIDERS": json.dumps({"email": "smtp"}), "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(controller.port)}
+    # this test server speaks plain SMTP: the stage turns STARTTLS (on by default) off
+    env = {"PROVIDERS": json.dumps({"email": "smtp"}), "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(controller.port),
+           "SMTP_STARTTLS": "false"}
     with relay_stage(env) as stage:
         key = put_send_request(stage.bucket, "req_smtp", {"to": [{"email": "a@x.io"}, {"email": "bounce@x.io"}],
                                                           "content": {"title": "S", "body": "b"}})
