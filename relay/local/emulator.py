@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from relay.local import inprocess_transport, triggers
+from relay.local import inprocess_transport, sns_triggers, triggers
 from relay.local.patches import install_moto_patches
 
 __all__ = ["Emulator", "DEFAULT_REGION", "DEFAULT_PORT", "LOCAL_CREDENTIALS"]
@@ -99,6 +99,7 @@ class Emulator:
         self._server: _Server | None = None
         self._endpoint_url: str | None = None
         self._listeners: list[triggers.S3NotificationCallback] = []
+        self._sns_listeners: list[sns_triggers.SnsNotificationCallback] = []
         self._invoke_handler: triggers.InvokeHandler | None = None
         self._mover: Any = None
         self.restored: dict[str, int] | None = None   # what start() restored from state_dir
@@ -133,6 +134,8 @@ class Emulator:
             self.restored = snapshot.restore(self.state_dir, self.client)
         for cb in self._listeners:
             triggers.add_s3_listener(cb)
+        for sns_cb in self._sns_listeners:
+            sns_triggers.add_sns_listener(sns_cb)
         if self._invoke_handler is not None:
             triggers.set_invoke_handler(self._invoke_handler)
         return self._endpoint_url
@@ -143,6 +146,8 @@ class Emulator:
             return
         for cb in self._listeners:
             triggers.remove_s3_listener(cb)
+        for sns_cb in self._sns_listeners:
+            sns_triggers.remove_sns_listener(sns_cb)
         if self._invoke_handler is not None:
             triggers.clear_invoke_handler(self._invoke_handler)
         if self._mover is not None:
@@ -187,6 +192,18 @@ class Emulator:
         self._listeners.append(callback)
         if self._server is not None:
             triggers.add_s3_listener(callback)
+
+    def on_sns_notification(self, callback: sns_triggers.SnsNotificationCallback) -> None:
+        """Register ``callback(function_arn, event)`` for every SNS message to a Lambda subscription.
+
+        ``event`` is the JSON SNS sends to Lambda (``Records[0].Sns``); only functions whose policy lets
+        ``sns.amazonaws.com`` invoke them from the topic are called (see :mod:`relay.local.sns_triggers`).
+        The callback runs inside the ``Publish`` request (or the ``SendEmail`` whose events SES
+        publishes); it should only enqueue.
+        """
+        self._sns_listeners.append(callback)
+        if self._server is not None:
+            sns_triggers.add_sns_listener(callback)
 
     def on_lambda_invoke(self, handler: triggers.InvokeHandler) -> None:
         """Route the Lambda ``Invoke`` API to ``handler(function_arn, event, invocation_type)``.

@@ -45,10 +45,12 @@ def botocore_hook(event: str, handler: Callable[..., Any], first: bool = False) 
 
 
 def install_moto_patches() -> None:
-    """The emulator's changes to moto: triggers taken over, AWS's mapping rules, SQS clock and locks."""
-    from relay.local import esm_rules, moto_speedups, moto_sqs, moto_thread_safety, triggers
+    """The emulator's changes to moto: triggers taken over, AWS's mapping rules, SQS clock and locks, SES's events."""
+    from relay.local import esm_rules, moto_speedups, moto_sqs, moto_thread_safety, ses_events, sns_triggers, triggers
 
     triggers.install()
+    sns_triggers.install()
+    ses_events.install()
     esm_rules.install()
     moto_speedups.install()
     moto_thread_safety.install()

@@ -195,6 +195,7 @@ class LocalStage:
             plane = self.plane = DataPlane(self.endpoint_url, region=REGION, aws_latency_ms=self.aws_latency_ms,
                                            carry_over=carry, **self.plane_options)
             self.emulator.on_s3_notification(plane.on_s3_notification)
+            self.emulator.on_sns_notification(plane.on_sns_notification)  # SES feedback → SNS → function
             self.emulator.on_lambda_invoke(_invoke_through(plane))  # the console's async-DLQ redrive re-invokes
             plane.start()
             stack.callback(plane.stop)

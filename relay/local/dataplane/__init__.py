@@ -243,6 +243,10 @@ class DataPlane:
         """Emulator callback for an S3 event aimed at a function: S3 invokes Lambda asynchronously."""
         self.invoke_async(function_arn, event)
 
+    def on_sns_notification(self, function_arn: str, event: dict) -> None:
+        """Emulator callback for an SNS message to a Lambda subscription: SNS invokes Lambda asynchronously."""
+        self.invoke_async(function_arn, event)
+
     # ---- internals ----------------------------------------------------------------------------
     def _lookup(self, function: str) -> FunctionSpec:
         try:
