@@ -57,6 +57,10 @@ def _set_factor(a: Aws, o: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
     return f"ParallelizationFactor {before} -> {after}"
 
 
+def _clear_suppression(a: Aws, o: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
+    return ops.clear_suppressions(a.dynamodb, o["state_table"], str(p["channel"]), list(p["addresses"]))
+
+
 def _revoke_api_key(a: Aws, o: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
     return ops.revoke_api_key(a.dynamodb, o["state_table"], str(p["name"]))
 
@@ -68,6 +72,7 @@ RUNNERS: dict[str, Runner] = {
     "cancel_redrive": _cancel_redrive,
     "set_parallelization_factor": _set_factor,
     "revoke_api_key": _revoke_api_key,
+    "clear_suppression": _clear_suppression,
 }
 
 

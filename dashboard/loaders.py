@@ -20,7 +20,7 @@ from dashboard.snapshot import StageSnapshot, take_snapshot
 from dashboard.stages import stage_config
 
 __all__ = ["aws", "stages", "snapshot", "dead_letters", "dlq_count", "depth", "series", "mapping", "move_tasks",
-           "audit_records", "log_search", "timeline", "actor_identity", "api_keys", "clear"]
+           "audit_records", "log_search", "timeline", "actor_identity", "api_keys", "suppressions", "clear"]
 
 
 def aws(region: str = "us-east-1") -> Aws:
@@ -92,6 +92,11 @@ def audit_records(table: str, stage: str, limit: int = 200) -> list[dict[str, An
 @st.cache_data(ttl=10, show_spinner=False)
 def api_keys(state_table: str) -> list[dict[str, Any]]:
     return ops.list_api_keys(aws().dynamodb, state_table)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def suppressions(state_table: str, channel: str) -> list[dict[str, Any]]:
+    return ops.list_suppressions(aws().dynamodb, state_table, channel)
 
 
 @st.cache_data(ttl=10, show_spinner=False)

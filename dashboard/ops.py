@@ -14,6 +14,7 @@ and tools keep writing ``ops.peek(...)``:
 | :mod:`dashboard.message_log` | ``search_message_log``, ``message_timeline`` |
 | :mod:`dashboard.metrics` | ``metrics_batch``, ``alarm_states`` |
 | :mod:`dashboard.api_keys` | ``list_api_keys``, ``revoke_api_key`` |
+| :mod:`dashboard.suppressions` | ``list_suppressions``, ``clear_suppressions`` |
 
 Every verb takes the clients it needs as arguments, so tests hand in real boto3 clients bound to
 moto (or the local stage's emulator) and the pages hand in :class:`dashboard.aws.Aws` clients.
@@ -21,6 +22,7 @@ moto (or the local stage's emulator) and the pages hand in :class:`dashboard.aws
 from __future__ import annotations
 
 from dashboard.api_keys import list_api_keys, revoke_api_key
+from dashboard.suppressions import clear_suppressions, list_suppressions
 from dashboard.mappings import check_factor, event_source_mapping, set_parallelization_factor
 from dashboard.message_log import message_timeline, search_message_log
 from dashboard.metrics import MetricSpec, alarm_states, metrics_batch
@@ -36,5 +38,5 @@ __all__ = [
     "delete_selected", "start_redrive_all", "redrive_tasks", "cancel_redrive", "check_rate", "check_factor",
     "event_source_mapping", "set_parallelization_factor", "run_canceled", "alarm_states", "metrics_batch",
     "search_message_log", "message_timeline", "MAX_REDRIVE_RATE", "OUTPUTS_PREFIX", "PEEK_HIDE_SECONDS",
-    "list_api_keys", "revoke_api_key",
+    "list_api_keys", "revoke_api_key", "list_suppressions", "clear_suppressions",
 ]
