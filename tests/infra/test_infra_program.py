@@ -32,7 +32,7 @@ CONVENTIONAL_TYPES = {
     "aws:lambda/functionUrl:FunctionUrl", "aws:lambda/layerVersion:LayerVersion", "aws:iam/role:Role",
     "aws:iam/rolePolicy:RolePolicy", "aws:cloudwatch/logGroup:LogGroup", ALARM, "aws:sns/topic:Topic",
     "aws:sns/topicSubscription:TopicSubscription", "aws:ssm/parameter:Parameter",
-    # moto has no recursion API: the emulator passes it through unmapped (the data plane may read it)
+    # moto has no recursion API: the emulator keeps it as a function tag the data plane reads
     RECURSION,
 }
 

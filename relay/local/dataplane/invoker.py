@@ -26,6 +26,7 @@ from relay.local.dataplane.metrics import MetricsRecorder
 from relay.local.dataplane.registry import FunctionSpec
 from relay.local.dataplane.sandbox import Sandbox, SandboxKilled, run_in
 from relay.local.dataplane.sandbox import install as install_sandbox_hooks
+from relay.local.dataplane.recursion import install as install_recursion_hooks
 
 __all__ = ["FunctionError", "LambdaContext", "InvokeResult", "Invoker", "EnvironmentBinder", "EnvironmentConflictError",
            "HandlerImportError", "load_handler", "import_scoped_environment", "REPO_ROOT", "PER_FUNCTION_VARIABLES"]
@@ -220,6 +221,12 @@ class Invoker:
         self._sandboxes: set[Sandbox] = set()  # of every handler thread still alive (timed-out ones too)
         self._closed = ""  # why new invocations are refused (the stage is stopping), or "" when open
         install_sandbox_hooks()
+        install_recursion_hooks()
+
+    @property
+    def recorder(self) -> MetricsRecorder | None:
+        """Where invocation metrics go (triggers record what they decide without invoking, too)."""
+        return self._recorder
 
     # ---- configuration ------------------------------------------------------------------------
     def configure(self, functions: Iterable[FunctionSpec]) -> None:
@@ -242,8 +249,12 @@ class Invoker:
         return slots.in_flight if slots else 0
 
     # ---- invoke -------------------------------------------------------------------------------
-    def invoke(self, spec: FunctionSpec, event: Any) -> InvokeResult:
-        """Invoke ``spec``'s handler with ``event``; never raises for a function error or timeout."""
+    def invoke(self, spec: FunctionSpec, event: Any, *, chain: int = 0) -> InvokeResult:
+        """Invoke ``spec``'s handler with ``event``; never raises for a function error or timeout.
+
+        ``chain``: the invocations before this one in its chain of requests (the SQS poller passes the
+        count its messages carry; see :mod:`.recursion`).
+        """
         with self._lock:
             if self._closed:
                 # the stage is stopping: nothing runs; the trigger keeps the event (SQS redelivers it,
@@ -259,7 +270,7 @@ class Invoker:
             if self._recorder:
                 self._recorder.record(spec.name, "Invocations", 1)
                 self._recorder.record(spec.name, "ConcurrentExecutions", concurrent)
-            result = self._run_with_timeout(spec, event, request_id)
+            result = self._run_with_timeout(spec, event, request_id, chain)
             if self._recorder:
                 self._recorder.record(spec.name, "Duration", result.duration_ms)
                 if not result.ok:
@@ -317,7 +328,7 @@ class Invoker:
                                 os.environ[k] = old
         return fn
 
-    def _run_with_timeout(self, spec: FunctionSpec, event: Any, request_id: str) -> InvokeResult:
+    def _run_with_timeout(self, spec: FunctionSpec, event: Any, request_id: str, chain: int = 0) -> InvokeResult:
         result = InvokeResult(request_id=request_id)
         start = time.monotonic()
         deadline = start + spec.timeout_s
@@ -329,7 +340,7 @@ class Invoker:
             deadline_monotonic=deadline,
         )
         box: dict[str, Any] = {}
-        sandbox = Sandbox(f"{spec.name} {request_id}")
+        sandbox = Sandbox(f"{spec.name} {request_id}", chain=chain)
         with self._lock:
             self._sandboxes.add(sandbox)
             if self._closed:  # closed while this invocation waited for a concurrency slot

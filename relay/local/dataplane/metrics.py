@@ -22,6 +22,8 @@ UNITS = {
     "Duration": "Milliseconds",
     "ConcurrentExecutions": "Count",
     "IteratorAge": "Milliseconds",
+    # invocations Lambda's recursive loop detection stopped (see recursion.py)
+    "RecursiveInvocationsDropped": "Count",
 }
 # PutMetricData accepts up to 1000 metric data per call; stay well inside it
 CHUNK = 500

@@ -1,8 +1,8 @@
 """What the data plane runs, read from the emulator's own APIs (never from a second topology).
 
 ``parse_*`` functions are pure (API dict in, frozen dataclass out); :class:`Registry` is the thin boto3
-adapter that lists functions, event source mappings, event invoke configs, reserved concurrency and
-bucket notifications, and hands back one immutable :class:`Snapshot`.
+adapter that lists functions, event source mappings, event invoke configs, reserved concurrency, the
+recursive loop setting and bucket notifications, and hands back one immutable :class:`Snapshot`.
 """
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ class FunctionSpec:
     environment: tuple[tuple[str, str], ...] = ()
     reserved_concurrency: int | None = None
     version: str = "$LATEST"
+    # FunctionRecursionConfig: "Terminate" (AWS's default) stops a chain past 16 invocations; "Allow" does not
+    recursive_loop: str = "Terminate"
 
     @property
     def env(self) -> dict[str, str]:
@@ -103,7 +105,7 @@ def source_kind(source_arn: str) -> str:
     return {"sqs": "sqs", "dynamodb": "dynamodb", "kinesis": "kinesis"}.get(service, service or "unknown")
 
 
-def parse_function(conf: dict, reserved: int | None = None) -> FunctionSpec:
+def parse_function(conf: dict, reserved: int | None = None, recursive_loop: str = "Terminate") -> FunctionSpec:
     """``GetFunctionConfiguration`` / ``ListFunctions`` item → :class:`FunctionSpec`."""
     env = (conf.get("Environment") or {}).get("Variables") or {}
     return FunctionSpec(
@@ -115,6 +117,7 @@ def parse_function(conf: dict, reserved: int | None = None) -> FunctionSpec:
         environment=tuple(sorted((str(k), str(v)) for k, v in env.items())),
         reserved_concurrency=reserved,
         version=conf.get("Version") or "$LATEST",
+        recursive_loop=recursive_loop if recursive_loop in ("Allow", "Terminate") else "Terminate",
     )
 
 
@@ -180,11 +183,18 @@ class Registry:
             for conf in page.get("Functions", []):
                 name = conf["FunctionName"]
                 reserved = lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
-                spec = parse_function(conf, reserved)
+                spec = parse_function(conf, reserved, self._recursive_loop(lam, conf["FunctionArn"]))
                 functions[spec.arn] = spec
                 async_configs[spec.arn] = parse_async_config(self._event_invoke_config(lam, name))
         return Snapshot(functions=functions, async_configs=async_configs, mappings=self.mappings(),
                         s3_targets=self._s3_targets())
+
+    @staticmethod
+    def _recursive_loop(lam: Any, arn: str) -> str:
+        from relay.local.dataplane.recursion import SETTING_TAG, TERMINATE
+
+        # the emulator keeps FunctionRecursionConfig as a tag: moto has no API for it (see recursion.py)
+        return str(lam.list_tags(Resource=arn).get("Tags", {}).get(SETTING_TAG, TERMINATE))
 
     @staticmethod
     def _event_invoke_config(lam: Any, name: str) -> dict | None:

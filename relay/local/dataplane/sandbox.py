@@ -39,10 +39,15 @@ class SandboxKilled(BaseException):
 
 
 class Sandbox:
-    """One invocation's execution environment: killed once, counting its AWS calls in progress."""
+    """One invocation's execution environment: killed once, counting its AWS calls in progress.
 
-    def __init__(self, label: str) -> None:
+    ``chain`` is how many invocations came before this one in its chain of requests (see
+    :mod:`.recursion`): what it sends to SQS carries ``chain + 1``.
+    """
+
+    def __init__(self, label: str, chain: int = 0) -> None:
         self.label = label
+        self.chain = chain
         self.killed = False
         self.reason = ""
         self._calls = 0

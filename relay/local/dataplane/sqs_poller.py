@@ -3,6 +3,11 @@
 What the queue itself does stays with the queue: a failed message is simply not deleted, becomes
 visible again after the visibility timeout, and after ``maxReceiveCount`` receives the queue's redrive
 policy moves it to its DLQ (moto does that on receive, as SQS does).
+
+Recursive loop detection (:mod:`.recursion`): a message whose chain already counts 16 invocations does
+not invoke a function set to ``Terminate``; as Lambda does, it goes to the queue's DLQ when it has one
+(dropped otherwise) and ``RecursiveInvocationsDropped`` counts it. The others of its batch run, with the
+largest chain among them.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from typing import Any, Callable
 
 from relay.local.dataplane.invoker import Invoker
 from relay.local.dataplane.records import sqs_event_record
+from relay.local.dataplane.recursion import MAX_CHAIN, lineage_of, over_the_limit
 from relay.local.dataplane.registry import FunctionSpec, MappingSpec
 from relay.local.dataplane.trace import keys_of, note
 
@@ -150,10 +156,18 @@ class SqsMappingRunner:
 
     def _process(self, m: MappingSpec, messages: list[dict]) -> None:
         spec = self._lookup(m.function_arn)
+        chains = {msg["MessageId"]: lineage_of((msg.get("Attributes") or {}).get("AWSTraceHeader"))
+                  for msg in messages}
+        stopped = [msg for msg in messages if over_the_limit(chains[msg["MessageId"]], spec.recursive_loop)]
+        if stopped:
+            self._stop_recursion(spec, stopped, chains)
+            messages = [msg for msg in messages if msg not in stopped]
+            if not messages:
+                return
         event = {"Records": [sqs_event_record(msg, m.source_arn, self._region) for msg in messages]}
         note("sqs.received", spec.arn, event,
              receives=[r["attributes"].get("ApproximateReceiveCount") for r in event["Records"]])
-        result = self._invoker.invoke(spec, event)
+        result = self._invoker.invoke(spec, event, chain=max(chains[msg["MessageId"]] for msg in messages))
         if not result.ok:
             # a function error returns the whole batch to the queue (nothing deleted)
             note("sqs.failed", spec.arn, event, error=result.error_type)
@@ -172,6 +186,36 @@ class SqsMappingRunner:
         self._delete(done)
         note("sqs.done", spec.arn, keys=keys_of({"Records": [
             r for r in event["Records"] if r["messageId"] in {msg["MessageId"] for msg in done}]}))
+
+    def _stop_recursion(self, spec: FunctionSpec, stopped: list[dict], chains: dict[str, int]) -> None:
+        """What Lambda does with a message its loop detection stops: to the queue's DLQ if any, else dropped."""
+        dlq_url = self._dead_letter_url()
+        if dlq_url is not None:
+            for msg in stopped:
+                self._sqs().send_message(QueueUrl=dlq_url, MessageBody=msg.get("Body", ""),
+                                         MessageAttributes=msg.get("MessageAttributes") or {})
+        self._delete(stopped)
+        recorder = self._invoker.recorder
+        if recorder is not None:
+            recorder.record(spec.name, "RecursiveInvocationsDropped", len(stopped))
+        where = "moved to the DLQ" if dlq_url else "dropped (the queue has no DLQ)"
+        log.warning("recursive loop detection: %s does not allow its recursive loop; %d message(s) of %s whose "
+                    "chain reached %d invocations (Lambda stops past %d) %s", spec.name, len(stopped),
+                    self.mapping.source_arn.rsplit(":", 1)[-1], max(chains[msg["MessageId"]] for msg in stopped),
+                    MAX_CHAIN, where)
+        note("sqs.recursion-stopped", spec.arn,
+             {"Records": [sqs_event_record(msg, self.mapping.source_arn, self._region) for msg in stopped]})
+
+    def _dead_letter_url(self) -> str | None:
+        import json
+
+        attrs = self._sqs().get_queue_attributes(QueueUrl=self._url(), AttributeNames=["RedrivePolicy"])
+        raw = (attrs.get("Attributes") or {}).get("RedrivePolicy")
+        if not raw:
+            return None
+        arn = json.loads(raw).get("deadLetterTargetArn", "")
+        _, _, _, _, account, name = arn.split(":", 5)
+        return self._sqs().get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
 
     def _delete(self, messages: list[dict]) -> None:
         for i in range(0, len(messages), 10):

@@ -179,6 +179,19 @@ def _function_url(r: EmulatedResources, name: str, i: dict) -> tuple[str, Output
     return fname, {"functionUrl": r.api_url, "urlId": fname}
 
 
+def _recursion_config(r: EmulatedResources, name: str, i: dict) -> tuple[str, Outputs]:
+    """``FunctionRecursionConfig``: moto has no PutFunctionRecursionConfig, so the setting is kept as a
+    function tag the local data plane reads (:mod:`relay.local.dataplane.recursion`)."""
+    from relay.local.dataplane.recursion import SETTING_TAG
+
+    lam = r.client("lambda")
+    fname = i["functionName"]
+    arn = fname if fname.startswith("arn:") else lam.get_function(FunctionName=fname)["Configuration"]["FunctionArn"]
+    setting = i.get("recursiveLoop") or "Terminate"
+    lam.tag_resource(Resource=arn, Tags={SETTING_TAG: setting})
+    return fname, {"functionName": fname, "recursiveLoop": setting}
+
+
 HANDLERS = {
     "aws:lambda/layerVersion:LayerVersion": _layer,
     "aws:lambda/function:Function": _function,
@@ -186,4 +199,5 @@ HANDLERS = {
     "aws:lambda/permission:Permission": _permission,
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": _event_invoke_config,
     "aws:lambda/functionUrl:FunctionUrl": _function_url,
+    "aws:lambda/functionRecursionConfig:FunctionRecursionConfig": _recursion_config,
 }

@@ -1,0 +1,97 @@
+"""A 40-hop automation completes on the local stage only because the job worker allows its recursive loop.
+
+Each step of the run is one job worker invocation that enqueues the next step on the queue that invokes
+it: a chain of 40. Lambda stops such a chain after 16 invocations unless the function's
+FunctionRecursionConfig says ``Allow`` — which the Pulumi program sets and the data plane honours.
+With the setting put back to Lambda's default (``Terminate``) the same run stops at AWS's limit.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+from relay.local.dataplane.recursion import MAX_CHAIN, SETTING_TAG
+from relay.local.stage import LocalStage
+
+HOPS = 40
+RUN = {"automation": {"steps": [{"action": "delay", "duration": "0 seconds"}] * HOPS}, "data": {}, "profile": {},
+       "recipient": "u-loop"}
+
+
+def _terminate(stage: LocalStage) -> None:
+    """Lambda's default for the job worker, as if the program had no FunctionRecursionConfig."""
+    lam = stage.client("lambda")
+    arn = lam.get_function(FunctionName=stage.outputs["job_worker_function"])["Configuration"]["FunctionArn"]
+    lam.tag_resource(Resource=arn, Tags={SETTING_TAG: "Terminate"})
+
+
+def _start(prepare: Any = None) -> LocalStage:
+    # no modelled AWS round trip: 40 sequential jobs, nothing here measures throughput
+    return LocalStage("local", aws_latency_ms=0.0, prepare=prepare,
+                      plane_options={"metrics_interval": 0.5}).start()
+
+
+@pytest.fixture(scope="module")
+def allowed() -> Iterator[LocalStage]:
+    stage = _start()
+    yield stage
+    stage.stop()
+
+
+def _invoke(stage: LocalStage) -> str:
+    r = requests.post(f"{stage.api_url}/automations/invoke", json=RUN, timeout=30,
+                      headers={"Authorization": f"Bearer {stage.api_key}"})
+    assert r.status_code == 202, r.text
+    return r.json()["runId"]
+
+
+def _run(stage: LocalStage, run_id: str) -> dict:
+    return requests.get(f"{stage.api_url}/automations/runs/{run_id}", timeout=30,
+                        headers={"Authorization": f"Bearer {stage.api_key}"}).json()
+
+
+def _wait(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {last!r}")
+
+
+def test_forty_hop_automation_completes_with_the_recursion_setting_on(allowed: LocalStage) -> None:
+    lam = allowed.client("lambda")
+    arn = lam.get_function(FunctionName=allowed.outputs["job_worker_function"])["Configuration"]["FunctionArn"]
+    assert lam.list_tags(Resource=arn)["Tags"][SETTING_TAG] == "Allow", "deployed from the program's setting"
+    run_id = _invoke(allowed)
+    run = _wait(lambda: (r := _run(allowed, run_id))["status"] == "COMPLETED" and r, 120, "the run to complete")
+    assert [s["status"] for s in run["steps"]] == ["COMPLETED"] * HOPS
+
+
+def test_data_plane_stops_the_same_run_at_awss_limit_with_the_setting_off() -> None:
+    stage = _start(prepare=_terminate)
+    try:
+        run_id = _invoke(stage)
+        sqs = stage.client("sqs")
+        dlq = stage.outputs["job_dlq_url"]
+
+        def stopped_job() -> list[dict]:
+            return sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+
+        [job] = _wait(stopped_job, 120, "the stopped job in the job DLQ")
+        # the request worker's step 0 message opens the chain; steps 0-15 are its 16 job worker invocations
+        assert json.loads(job["Body"]) == {"v": 1, "runId": run_id, "step": MAX_CHAIN, "n": MAX_CHAIN}
+        run = _run(stage, run_id)
+        assert run["status"] == "RUNNING" and [s["status"] for s in run["steps"]] == ["COMPLETED"] * MAX_CHAIN
+        cw = stage.client("cloudwatch")
+        dropped = _wait(lambda: cw.list_metrics(Namespace="AWS/Lambda", MetricName="RecursiveInvocationsDropped")[
+            "Metrics"], 10, "the RecursiveInvocationsDropped metric")
+        assert [d["Value"] for m in dropped for d in m["Dimensions"]] == [stage.outputs["job_worker_function"]]
+    finally:
+        stage.stop()
