@@ -111,7 +111,12 @@ def test_stopped_message_without_a_dlq_is_dropped(aws, plane_factory):
 
 
 def test_messages_sent_from_outside_an_invocation_carry_no_chain(aws, plane_factory):
+    import boto3
+
     url, _ = aws.queue("plain")
-    aws("sqs").send_message(QueueUrl=url, MessageBody="x")
+    plane_factory().start()  # the hooks are in place for every session from now on
+    sqs = boto3.session.Session().client("sqs", endpoint_url=aws.endpoint_url, region_name="us-east-1",
+                                         aws_access_key_id="testing", aws_secret_access_key="testing")
+    sqs.send_message(QueueUrl=url, MessageBody="x")
     [msg] = aws.drain(url, 1)
     assert "AWSTraceHeader" not in msg.get("Attributes", {})
