@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from dashboard import ops
+from dashboard import bulk, ops
 from dashboard.aws import Aws
+from dashboard.errors import InvalidEdit
+from dashboard.letter_edit import check_edit
 
-__all__ = ["Action", "perform", "RUNNERS"]
+__all__ = ["Action", "Started", "perform", "RUNNERS", "BULK"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,15 @@ class Action:
     description: str
     stage: str
     details: tuple[str, ...] = field(default_factory=tuple)
+    typed: str = ""  # words the operator must type to confirm, in every stage (a purge); prod also needs them
+
+
+@dataclass(frozen=True)
+class Started:
+    """Who confirmed a bulk action, and the audit record (``before`` written) its runner closes with the counts."""
+
+    actor: str
+    audit_id: str
 
 
 Runner = Callable[[Aws, Mapping[str, Any], Mapping[str, Any]], Any]
@@ -65,17 +76,71 @@ def _revoke_api_key(a: Aws, o: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
     return ops.revoke_api_key(a.dynamodb, o["state_table"], str(p["name"]))
 
 
+def _redrive_edited(a: Aws, o: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
+    kind, body = p["dlq"], p["body"]
+    verdict = check_edit(kind, body, o)  # again at confirm time: the dialog may outlive the page's check
+    if not verdict.ok:
+        raise InvalidEdit("the edited letter breaks its contract, nothing was sent: " + "; ".join(verdict.errors))
+    resend = ops.resend_edited(bulk.resend_for(kind, a, o), body)
+    return ops.redrive(a.sqs, ops.dlqs(o)[kind]["url"], [p["message_id"]], resend)
+
+
+def _set_mapping(enabled: bool) -> Runner:
+    def run(a: Aws, o: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
+        uuid = o[ops.MAPPINGS[p["mapping"]][0]]
+        before, after = ops.set_mapping_enabled(a.lambda_, uuid, enabled)
+        ops.record_pause(a.dynamodb, o["audit_table"], o["stage"], uuid, paused=not enabled, by=str(p.get("by", "")),
+                         reason=str(p.get("reason", "")))
+        return f"mapping {uuid} {before} -> {after}"
+
+    return run
+
+
+def _resend(a: Aws, o: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
+    return ops.resend_message(a.dynamodb, o["log_table"], o["request_bucket"], p["message_id"])
+
+
+def _cancel_bulk(a: Aws, o: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
+    return bulk.cancel(a, o, p["task_id"])
+
+
+BulkRunner = Callable[[Aws, Mapping[str, Any], Mapping[str, Any], Started], Any]
+
+
+def _bulk(kind: str) -> BulkRunner:
+    def run(a: Aws, o: Mapping[str, Any], p: Mapping[str, Any], started: Started) -> Any:
+        if p.get("resume"):
+            task = bulk.resume(a, o, p["resume"], actor=started.actor, audit_id=started.audit_id, audit_params=p)
+            return f"resumed {task.task_id}: {task.summary()}"
+        task = bulk.start_action(a, o, kind, p["dlq"], scope=str(p.get("selection", "")), rate=int(p.get("rate", 0)),
+                                 actor=started.actor, audit_id=started.audit_id, audit_params=p)
+        return f"started {task.task_id}"
+
+    return run
+
+
+# actions that run on after the dialog closes: the dialog writes `before`, their runner writes `after`
+BULK: dict[str, BulkRunner] = {"bulk_redrive": _bulk("redrive"), "bulk_delete": _bulk("delete"),
+                               "bulk_export": _bulk("export")}
+
 RUNNERS: dict[str, Runner] = {
     "redrive_selected": _redrive_selected,
     "delete_selected": _delete_selected,
     "redrive_all": _redrive_all,
     "cancel_redrive": _cancel_redrive,
     "set_parallelization_factor": _set_factor,
+    "redrive_edited": _redrive_edited,
+    "pause_mapping": _set_mapping(False),
+    "resume_mapping": _set_mapping(True),
+    "resend_message": _resend,
+    "cancel_bulk": _cancel_bulk,
     "revoke_api_key": _revoke_api_key,
     "clear_suppression": _clear_suppression,
 }
 
 
-def perform(aws: Aws, outputs: Mapping[str, Any], action: Action) -> Any:
-    """Run ``action`` against the stage described by ``outputs``."""
+def perform(aws: Aws, outputs: Mapping[str, Any], action: Action, started: Started | None = None) -> Any:
+    """Run ``action`` against the stage described by ``outputs`` (``started``: a bulk action's audit record)."""
+    if action.name in BULK:
+        return BULK[action.name](aws, outputs, action.params, started or Started("", ""))
     return RUNNERS[action.name](aws, outputs, action.params)

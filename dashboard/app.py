@@ -12,6 +12,8 @@ page = st.navigation([
     st.Page("pages/overview.py", title="Overview", icon=":material/monitor_heart:", default=True),
     st.Page("pages/queues.py", title="Queues", icon=":material/show_chart:"),
     st.Page("pages/dead_letters.py", title="Dead letters", icon=":material/mark_email_unread:"),
+    st.Page("pages/dlq_search.py", title="DLQ search", icon=":material/manage_search:"),
+    st.Page("pages/mappings.py", title="Mappings", icon=":material/pause_circle:"),
     st.Page("pages/streams.py", title="Streams", icon=":material/waves:"),
     st.Page("pages/message_log.py", title="Message log", icon=":material/search:"),
     st.Page("pages/api_keys.py", title="API keys", icon=":material/key:"),

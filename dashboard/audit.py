@@ -46,21 +46,34 @@ class AuditLog:
             "result": {"S": result}, "at": {"S": at},
         })
 
+    def begin(self, actor: str, action: str, params: Mapping[str, Any]) -> str:
+        """Write the ``before`` record; returns the audit id that :meth:`end` closes.
+
+        A bulk action calls this when it starts and its runner calls :meth:`end` with the counts when it
+        stops, so an action that runs for minutes is still one audited pair.
+        """
+        audit_id = uuid.uuid4().hex[:12]
+        self._put(audit_id, "before", actor, action, params, "started")
+        return audit_id
+
+    def end(self, audit_id: str, actor: str, action: str, params: Mapping[str, Any], result: str) -> None:
+        """Write the ``after`` record of :meth:`begin`'s action with its ``result`` text."""
+        self._put(audit_id, "after", actor, action, params, result)
+
     def run(self, actor: str, action: str, params: Mapping[str, Any], fn: Callable[[], T]) -> T:
         """Write ``before``, run ``fn``, write ``after`` with its result (or its error), and return/raise.
 
         If the ``before`` record cannot be written, the action does not run: an unaudited action is
         worse than a refused one.
         """
-        audit_id = uuid.uuid4().hex[:12]
-        self._put(audit_id, "before", actor, action, params, "started")
+        audit_id = self.begin(actor, action, params)
         try:
             value = fn()
         except Exception as err:
             code = getattr(err, "code", type(err).__name__)
-            self._put(audit_id, "after", actor, action, params, f"error: {code}: {err}")
+            self.end(audit_id, actor, action, params, f"error: {code}: {err}")
             raise
-        self._put(audit_id, "after", actor, action, params, describe_result(value))
+        self.end(audit_id, actor, action, params, describe_result(value))
         return value
 
     def list(self, limit: int = 200) -> list[dict[str, Any]]:

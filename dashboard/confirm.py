@@ -2,8 +2,10 @@
 
 A page calls :func:`request` with an :class:`~dashboard.actions.Action`; the router renders
 :func:`render_pending` on every run, which opens the dialog. The dialog says exactly what will happen;
-in prod the operator must type the stage name; confirming writes the audit ``before`` record, runs
-the action, writes ``after``, clears the caches and reruns.
+in prod the operator must type the stage name, and an action that names words to type (a purge) needs
+them in every stage; confirming writes the audit ``before`` record, runs the action, writes ``after``,
+clears the caches and reruns. A bulk action (:data:`~dashboard.actions.BULK`) only starts here: its
+runner writes the ``after`` record, with the counts, when it stops.
 """
 from __future__ import annotations
 
@@ -12,20 +14,28 @@ from typing import Any
 import streamlit as st
 
 from dashboard import loaders
-from dashboard.actions import Action, perform
+from dashboard.actions import BULK, Action, Started, perform
 from dashboard.audit import AuditLog
 from dashboard.auth import Access
 from dashboard.errors import ConfirmationMismatch, ConsoleError, NotAnOperator
 from dashboard.stages import StageContext
 
-__all__ = ["request", "render_pending", "show_flash", "confirmation_ok", "PENDING", "FLASH", "TYPED"]
+__all__ = ["request", "render_pending", "show_flash", "confirmation_ok", "required_words", "PENDING", "FLASH", "TYPED"]
 
 PENDING, FLASH, TYPED = "pending_action", "flash", "confirm_typed"
 
 
-def confirmation_ok(ctx: StageContext, typed: str) -> bool:
-    """Outside prod, the confirm button is enough; in prod the typed text must be the stage name."""
-    return (not ctx.is_prod) or typed.strip() == ctx.name
+def required_words(ctx: StageContext, action: Action | None = None) -> str:
+    """What the operator must type: the action's words (a purge), else the stage name in prod, else nothing."""
+    if action is not None and action.typed:
+        return action.typed
+    return ctx.name if ctx.is_prod else ""
+
+
+def confirmation_ok(ctx: StageContext, typed: str, action: Action | None = None) -> bool:
+    """Outside prod, the confirm button is enough (unless the action names words); else they must be typed exactly."""
+    required = required_words(ctx, action)
+    return not required or typed.strip() == required
 
 
 def request(action: Action) -> None:
@@ -47,12 +57,23 @@ def show_flash() -> None:
         (st.success if kind == "ok" else st.error)(text)
 
 
-def _check(ctx: StageContext, access: Access, typed: str) -> None:
+def _check(ctx: StageContext, access: Access, typed: str, action: Action) -> None:
     if not access.can_act:
         raise NotAnOperator(f"{access.actor or 'you'} may only view stage {ctx.name} ({access.why}). Nothing was done.")
-    if not confirmation_ok(ctx, typed):
+    if not confirmation_ok(ctx, typed, action):
+        if action.typed:
+            raise ConfirmationMismatch(f"Nothing was done: type `{action.typed}` exactly to confirm.")
         raise ConfirmationMismatch(f"Nothing was done: type the stage name `{ctx.name}` exactly to confirm a "
                                    "production action.")
+
+
+def _run_bulk(log: AuditLog, actor: str, action: Action, params: dict[str, Any], outputs: Any) -> Any:
+    audit_id = log.begin(actor, action.name, params)
+    try:
+        return perform(loaders.aws(), outputs, action, Started(actor, audit_id))
+    except Exception as err:
+        log.end(audit_id, actor, action.name, params, f"error: {getattr(err, 'code', type(err).__name__)}: {err}")
+        raise
 
 
 @st.dialog("Confirm action", width="large", on_dismiss=_close)
@@ -64,18 +85,23 @@ def _dialog(action: Action, ctx: StageContext, access: Access, outputs: Any) -> 
     typed = ""
     if ctx.is_prod:
         st.error("This is PRODUCTION.")
-        typed = st.text_input(f"Type `{ctx.name}` to confirm", key=TYPED)
+    required = required_words(ctx, action)
+    if required:
+        typed = st.text_input(f"Type `{required}` to confirm", key=TYPED)
     go, cancel = st.columns(2)
     if go.button("Confirm", type="primary", key="confirm_go"):
         try:
-            _check(ctx, access, typed)
+            _check(ctx, access, typed, action)
         except ConsoleError as err:
             st.error(f"{err.code}: {err}")
             return
         log = AuditLog(loaders.aws().dynamodb, outputs["audit_table"], ctx.name)
         params = {"stage": ctx.name, **dict(action.params)}
         try:
-            result = log.run(access.actor, action.name, params, lambda: perform(loaders.aws(), outputs, action))
+            if action.name in BULK:
+                result = _run_bulk(log, access.actor, action, params, outputs)
+            else:
+                result = log.run(access.actor, action.name, params, lambda: perform(loaders.aws(), outputs, action))
             summary = result.summary() if hasattr(result, "summary") else str(result)
             st.session_state[FLASH] = ("ok", f"{action.description} — {summary}")
             skipped = getattr(result, "skipped", None)

@@ -14,6 +14,10 @@ __all__ = [
     "NotAnOperator",
     "NoSourceQueue",
     "UnsupportedRedrive",
+    "TaskBusy",
+    "NotResumable",
+    "InvalidEdit",
+    "NothingToResend",
 ]
 
 
@@ -67,3 +71,27 @@ class UnsupportedRedrive(ConsoleError):
     """The message cannot be redriven the way that was asked (e.g. a malformed async event)."""
 
     code = "UnsupportedRedrive"
+
+
+class TaskBusy(ConsoleError):
+    """Another console (or runner) holds this bulk action's lease: it is running there."""
+
+    code = "TaskBusy"
+
+
+class NotResumable(ConsoleError):
+    """The bulk action is finished, or of a kind that starts over instead (search, export)."""
+
+    code = "NotResumable"
+
+
+class InvalidEdit(ConsoleError):
+    """An edited letter that breaks the job or event contract: nothing is sent, the original stays."""
+
+    code = "InvalidEdit"
+
+
+class NothingToResend(ConsoleError):
+    """The message or its stored request cannot be found, so there is nothing to send again."""
+
+    code = "NothingToResend"

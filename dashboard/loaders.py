@@ -16,11 +16,15 @@ from dashboard import ops
 from dashboard.audit import AuditLog
 from dashboard.aws import Aws, clients, endpoint_url
 from dashboard.letters import DeadLetter
+from dashboard.mappings import MappingState
+from dashboard.resend import resend_source
 from dashboard.snapshot import StageSnapshot, take_snapshot
 from dashboard.stages import stage_config
+from dashboard.task_store import Task, TaskStore
 
 __all__ = ["aws", "stages", "snapshot", "dead_letters", "dlq_count", "depth", "series", "mapping", "move_tasks",
-           "audit_records", "log_search", "timeline", "actor_identity", "api_keys", "suppressions", "clear"]
+           "audit_records", "log_search", "timeline", "actor_identity", "api_keys", "suppressions", "clear",
+           "bulk_tasks", "task_rows", "mapping_states", "export_body", "resend_of"]
 
 
 def aws(region: str = "us-east-1") -> Aws:
@@ -107,6 +111,36 @@ def log_search(table: str, by: str, value: str, limit: int) -> list[dict[str, An
 @st.cache_data(ttl=10, show_spinner=False)
 def timeline(table: str, message_id: str) -> list[dict[str, Any]]:
     return ops.message_timeline(aws().dynamodb, table, message_id)
+
+
+@st.cache_data(ttl=1, show_spinner=False)
+def bulk_tasks(table: str, stage: str, limit: int = 30) -> list[Task]:
+    """The stage's newest bulk actions (short TTL: their progress is what the operator watches)."""
+    return TaskStore(aws().dynamodb, table, stage).list(limit)
+
+
+@st.cache_data(ttl=1, show_spinner=False)
+def task_rows(table: str, stage: str, task_id: str) -> list[dict[str, Any]]:
+    """A search's first matches as table rows."""
+    return TaskStore(aws().dynamodb, table, stage).rows(task_id)
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def mapping_states(outputs_json: str) -> list[MappingState]:
+    """The stage's event source mappings with their pause records."""
+    return ops.mapping_states(aws().lambda_, aws().dynamodb, json.loads(outputs_json))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def export_body(bucket: str, key: str) -> bytes:
+    """A finished export (``exports/<taskId>.json`` in the request store)."""
+    return aws().client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def resend_of(bucket: str, request_id: str) -> str | None:
+    """The message a request repeats, when it is a resend."""
+    return resend_source(bucket, request_id)
 
 
 @st.cache_data(ttl=3600, show_spinner=False)

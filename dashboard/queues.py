@@ -12,12 +12,12 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from dashboard.letters import DeadLetter, decode
+from dashboard.scan import QueueScan, release
 
 __all__ = ["QueueDepth", "PEEK_HIDE_SECONDS", "queue_depth", "release", "receive_through", "take", "peek",
            "oldest_sample_age"]
 
 PEEK_HIDE_SECONDS = 30
-_EMPTY_RECEIVES_TO_STOP = 2  # short polling samples a subset of SQS hosts: one empty answer is not proof
 
 
 @dataclass(frozen=True)
@@ -43,43 +43,20 @@ def queue_depth(sqs: Any, url: str) -> QueueDepth:
                       int(a.get("ApproximateNumberOfMessagesDelayed", 0)))
 
 
-def release(sqs: Any, url: str, handles: Iterable[str]) -> None:
-    """Make received messages visible again at once (ChangeMessageVisibility 0)."""
-    handles = list(handles)
-    for i in range(0, len(handles), 10):
-        entries = [{"Id": str(j), "ReceiptHandle": h, "VisibilityTimeout": 0} for j, h in enumerate(handles[i:i + 10])]
-        sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
-
-
 def receive_through(sqs: Any, url: str, want: Callable[[dict], bool], limit: int | None,
                     hide_s: int = PEEK_HIDE_SECONDS) -> dict[str, dict]:
     """Receive through the whole queue; keep hidden the messages ``want`` picks, release the others.
 
     Returns ``{message_id: message}`` of the kept messages (still hidden, for the caller to release or
-    delete); ``limit`` stops after that many.
+    delete); ``limit`` stops after that many. If anything fails half-way, every message is released.
     """
     kept: dict[str, dict] = {}
-    others: dict[str, str] = {}
-    empty = 0
-    try:
-        while limit is None or len(kept) < limit:
-            batch = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=hide_s, WaitTimeSeconds=0,
-                AttributeNames=["All"], MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            if not batch:
-                empty += 1
-                if empty >= _EMPTY_RECEIVES_TO_STOP:
-                    break
-                continue
-            empty = 0
+    with QueueScan(sqs, url, hide_s) as scan:
+        for batch in scan.batches(stop=lambda: limit is not None and len(kept) >= limit):
             for m in batch:
                 if want(m) and (limit is None or len(kept) < limit):
                     kept[m["MessageId"]] = m
-                else:
-                    others[m["MessageId"]] = m["ReceiptHandle"]
-    finally:
-        release(sqs, url, others.values())
+        scan.forget(kept)  # handed to the caller, still hidden
     return kept
 
 

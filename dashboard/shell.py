@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 
 import streamlit as st
@@ -78,6 +79,19 @@ def current() -> tuple[StageContext, auth.Access]:
     else:
         where = "local emulator" if ctx.is_local else f"AWS {ctx.outputs.get('region', '')}"
         st.info(f"Stage `{ctx.name}` · {where}")
+    _paused_reminder(ctx)
     confirm.show_flash()
     confirm.render_pending(ctx, access)
     return ctx, access
+
+
+def _paused_reminder(ctx: StageContext) -> None:
+    """On every page, for as long as it lasts: a paused mapping consumes nothing, and it is easy to forget."""
+    try:
+        states = loaders.mapping_states(json.dumps(dict(ctx.outputs), sort_keys=True))
+    except Exception:  # noqa: BLE001 - a stage without readable mappings still shows its pages
+        return
+    for m in (x for x in states if x.paused):
+        who = f" by {m.paused_by} ({m.reason})" if m.paused_by else ""
+        st.warning(f"Reminder: the {m.label} mapping is PAUSED{m.paused_for()}{who}: nothing is consumed until it "
+                   "is resumed (Mappings page).", icon=":material/pause_circle:")

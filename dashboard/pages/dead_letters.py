@@ -1,10 +1,13 @@
-"""Dead letters: peek (without consuming), filter, export, redrive all / selected, delete."""
+"""Dead letters: peek (without consuming), filter, export, redrive all / selected, delete, edit and redrive."""
+import json
+
 import pandas as pd
 import streamlit as st
 
 from dashboard import confirm, loaders, ops, shell
 from dashboard.actions import Action
 from dashboard.errors import ConsoleError
+from dashboard.letter_edit import EDITABLE, check_edit, diff, pretty
 from dashboard.letters import filter_letters, to_export_json
 
 ctx, access = shell.current()
@@ -52,6 +55,28 @@ if shown:
                  f"{letter.reason or 'no reason recorded'}" + (f" · run `{letter.run_id}` step {letter.step}"
                                                                 if letter.run_id else ""))
         st.json(letter.decoded if letter.decoded is not None else letter.body)
+
+if shown and kind in EDITABLE:
+    with st.expander("Edit and redrive one letter"):
+        eid = st.selectbox("Letter", ids, key="edit_id")
+        original = next(x for x in shown if x.message_id == eid)
+        edited = st.text_area("Body (JSON)", value=pretty(original.body), height=260, key=f"edit_body_{eid}")
+        verdict = check_edit(kind, edited, o)
+        contract = "the job message contract" if kind == "job" else "the async event contract"
+        if verdict.ok:
+            st.success(f"Valid against {contract}.")
+        else:
+            st.error(f"Not valid against {contract}: " + "; ".join(verdict.errors))
+        change = diff(original.body, edited)
+        st.code(change or "(no change yet)", language="diff")
+        if st.button("Redrive the edited copy", key="btn_redrive_edited",
+                     disabled=not access.can_act or not verdict.ok or not change):
+            body = json.dumps(verdict.doc, separators=(",", ":"))
+            confirm.request(Action("redrive_edited", {"dlq": kind, "message_id": eid, "body": body, "diff": change},
+                                   f"Send the edited copy of `{eid}` ({q['target']}) and delete the original from "
+                                   f"`{qname}`; the audit record keeps the diff.", ctx.name,
+                                   tuple(f"`{line}`" for line in change.splitlines()[2:30])))
+            st.rerun()
 
 disabled = not access.can_act or not selected
 b = st.columns(2)

@@ -1,8 +1,9 @@
-"""Message log: search by recipient, status, run or request; a message's timeline."""
+"""Message log: search by recipient, status, run or request; a message's timeline; send a message again."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import loaders, shell
+from dashboard import confirm, loaders, shell
+from dashboard.actions import Action
 from functions.shared.statuses import MessageStatus
 
 ctx, access = shell.current()
@@ -24,5 +25,16 @@ if value.strip():
         pick = st.selectbox("Timeline of", ids, key="log_pick")
         events = loaders.timeline(table, pick)
         st.dataframe(pd.DataFrame(events), hide_index=True, width="stretch", key="log_timeline")
+        view = next(r for r in views if r.get("messageId") == pick)
+        original = loaders.resend_of(ctx.outputs["request_bucket"], str(view.get("requestId", "")))
+        if original:
+            st.caption(f"This message is a resend of `{original}`.")
+        if st.button("Send again", key="btn_resend", disabled=not access.can_act):
+            confirm.request(Action("resend_message", {"message_id": pick},
+                                   f"Send message `{pick}` again: a new request with the same content to "
+                                   f"`{view.get('recipient')}` on {view.get('channel')}, linked to this one "
+                                   "(its request's source names it). The recipient gets it a second time.",
+                                   ctx.name))
+            st.rerun()
 else:
     st.caption("Enter a recipient, status, run id or request id.")

@@ -46,6 +46,18 @@ for name, outputs in sorted(published.items(), key=lambda kv: kv[0] != ctx.name)
         st.dataframe(pd.DataFrame([{"DLQ": x.kind, "messages": x.count, "oldest": _age(x.oldest_age_s, x.age_is_lower_bound),
                                     "health": x.state} for x in snap.dlqs]),
                      hide_index=True, width="stretch", key=f"dlq-{name}")
+        try:
+            paused = [m for m in loaders.mapping_states(json.dumps(outputs, sort_keys=True)) if m.paused]
+        except Exception as err:  # noqa: BLE001 - the rest of the stage's health still shows
+            paused = []
+            st.caption(f"Mappings unreadable: {type(err).__name__}: {err}")
+        for m in paused:
+            st.error(f"PAUSED: the {m.label} mapping{m.paused_for()}" + (f" — by {m.paused_by}: {m.reason}" if m.paused_by
+                                                                         else "")
+                     + ". Nothing is consumed from it until it is resumed (Mappings page).", icon=":material/pause_circle:")
+        active = [t for t in loaders.bulk_tasks(outputs["audit_table"], name) if t.active] if outputs.get("audit_table") else []
+        for t in active:
+            st.caption(f"Bulk {t.kind} on the {t.dlq} DLQ running: {t.summary()}")
         alarms = ", ".join(f"{a['alarm']}={a['state']}" for a in snap.alarms) or "none defined"
         st.caption(f"Oldest job: {_age(snap.job_oldest_age_s)} (alarm at {snap.thresholds['oldest_job_alarm_seconds']} s) · "
                    f"alarms: {alarms}")

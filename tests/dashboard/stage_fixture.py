@@ -129,7 +129,7 @@ def build_stage(make_client: Any, stage: str | None = None, max_receive: int = 5
     Names carry a random suffix: moto's state is per process, so tests never see each other's queues.
     """
     stage = stage or f"t{uuid.uuid4().hex[:8]}"
-    c = {s: make_client(s) for s in ("sqs", "ssm", "dynamodb", "lambda", "iam", "cloudwatch", "dynamodbstreams")}
+    c = {s: make_client(s) for s in ("sqs", "ssm", "dynamodb", "lambda", "iam", "cloudwatch", "dynamodbstreams", "s3")}
     sqs, ddb, lam = c["sqs"], c["dynamodb"], c["lambda"]
     n = lambda r: f"relay-{stage}-{r}"  # noqa: E731
 
@@ -149,6 +149,10 @@ def build_stage(make_client: Any, stage: str | None = None, max_receive: int = 5
                                          ("by_run", "runId"), ("by_request", "requestId")])
     _table(ddb, n("state"))
     _table(ddb, n("audit"))
+    try:  # the request store: the console's exports and resends write there
+        c["s3"].create_bucket(Bucket=n("requests"))
+    except c["s3"].exceptions.BucketAlreadyOwnedByYou:
+        pass
 
     try:
         role = c["iam"].get_role(RoleName=n("role"))["Role"]["Arn"]
