@@ -226,7 +226,8 @@ class BashSession:
     def run(self, commands: str) -> str:
         """Run ``commands``; return their stdout. Raises if the shell died (a command failed under set -e)."""
         self._write(commands)
-        self._write(f"echo {self.SENTINEL}")
+        # on a line of its own even when the last command printed no newline (curl -s does not)
+        self._write(f"printf '\\n%s\\n' {self.SENTINEL}")
         out: list[str] = []
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
