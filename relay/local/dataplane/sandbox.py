@@ -17,11 +17,15 @@ Calls *in progress* when a sandbox is killed are counted (``before-send`` … ``
 data plane can wait until they have landed — an S3 PUT's notification reaches the data plane inside
 that PUT — before it collects what to carry over.
 
-Only the invocation's own thread is covered (a thread-local): a handler that starts threads of its own
-must run them through :func:`run_in` to keep them inside its sandbox.
+The sandbox is a :class:`contextvars.ContextVar`, not a thread-local: a handler that runs work on threads
+of its own stays inside its sandbox when each task runs in a copy of the submitting context
+(``contextvars.copy_context().run``, what :mod:`functions.shared.concurrency`'s executor does), so a
+killed invocation's worker threads are refused too. Code that starts bare threads can still use
+:func:`run_in` with the sandbox it read from :func:`current`.
 """
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from typing import Any, Callable, TypeVar
@@ -31,7 +35,8 @@ from relay.local.patches import botocore_hook, once
 __all__ = ["Sandbox", "SandboxKilled", "install", "current", "run_in"]
 
 T = TypeVar("T")
-_local = threading.local()
+# a ContextVar, so tasks run in a copied context (a handler's own worker threads) see their invocation's sandbox
+_current: contextvars.ContextVar["Sandbox | None"] = contextvars.ContextVar("relay_local_sandbox", default=None)
 
 
 class SandboxKilled(BaseException):
@@ -73,7 +78,7 @@ class Sandbox:
                 self._cond.wait(left)
         return True
 
-    # called by the botocore hooks below, on the invocation's own thread
+    # called by the botocore hooks below, on the invocation's thread or a task it handed on
     def _call_starts(self) -> None:
         with self._cond:
             if self.killed:
@@ -88,18 +93,17 @@ class Sandbox:
 
 
 def current() -> Sandbox | None:
-    """The sandbox of the invocation running on this thread, if any."""
-    return getattr(_local, "sandbox", None)
+    """The sandbox of the invocation running in this context (its thread, or a task it handed on), if any."""
+    return _current.get()
 
 
 def run_in(sandbox: Sandbox | None, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run ``fn`` on this thread inside ``sandbox`` (for threads an invocation starts itself)."""
-    previous = current()
-    _local.sandbox = sandbox
+    token = _current.set(sandbox)
     try:
         return fn(*args, **kwargs)
     finally:
-        _local.sandbox = previous
+        _current.reset(token)
 
 
 def _before_send(**_: Any) -> None:
