@@ -58,7 +58,7 @@ with st.expander("Search", expanded=True):
         else:
             task = bulk.start_search(loaders.aws(), o, kind, query,
                                      {"messages": budget_messages, "seconds": budget_seconds}, access.actor)
-            st.session_state[f"selection_{kind}"] = task.task_id
+            st.session_state[f"selection_{kind}"] = st.session_state[f"sel_pick_{kind}"] = task.task_id
             loaders.clear()
 
 tasks = [t for t in loaders.bulk_tasks(table, ctx.name) if t.dlq == kind]
@@ -92,13 +92,13 @@ def _results() -> None:
     st.subheader("Saved selection")
     ids = [t.task_id for t in searches]
     chosen = st.session_state.get(f"selection_{kind}")
-    if chosen in fresh and chosen not in ids:
+    if chosen and chosen not in ids:
         ids.insert(0, chosen)
     if not ids:
         st.caption("No search yet for this DLQ.")
         sel = None
-    else:
-        sel_id = st.selectbox("Selection", ids, index=ids.index(chosen) if chosen in ids else 0, key=f"sel_pick_{kind}",
+    else:  # a new search selects itself (the Search button set this widget's state)
+        sel_id = st.selectbox("Selection", ids, key=f"sel_pick_{kind}",
                               format_func=lambda i: _label(fresh[i]) if i in fresh else i)
         sel = fresh.get(sel_id)
     if sel is not None:

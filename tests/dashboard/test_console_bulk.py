@@ -150,6 +150,27 @@ def test_bulk_redrive_cancel_then_resume_moves_exactly_the_selection(stage: Stag
     assert left == {i for n, i in enumerate(ids) if n % 4 != 1}, "0 lost, nothing else moved"
 
 
+def test_bulk_redrive_all_skips_only_the_run_a_reused_token_canceled(stage: Stage) -> None:
+    """GIVEN token tok canceled run_old, then run_new reused tok; WHEN every job letter is redriven in bulk
+    THEN run_new's letters go back to the job queue and only run_old's stay, named (the core's token rule)."""
+    o, ddb = stage.outputs, stage.client("dynamodb")
+    for pk, sk, attrs in (("RUN#run_old", "RUN", {"cancelation_token": "tok", "createdAt": "2026-01-01T00:00:00.000Z"}),
+                          ("TOKEN#tok", "CANCELED", {"canceledAt": "2026-01-01T00:01:00.000Z"}),
+                          ("RUN#run_new", "RUN", {"cancelation_token": "tok", "createdAt": "2026-01-01T00:02:00.000Z"})):
+        ddb.put_item(TableName=o["state_table"], Item={"pk": {"S": pk}, "sk": {"S": sk},
+                                                        **{k: {"S": v} for k, v in attrs.items()}})
+    old = stage.fill(o["job_dlq_url"], [job_body("run_old", i) for i in range(5)])
+    stage.fill(o["job_dlq_url"], [job_body("run_new", i) for i in range(7)])
+    task = bulk.start_action(clients(), o, "redrive", "job", scope="", rate=500, actor="tester", audit_id="",
+                             audit_params={})
+    _wait(task.task_id)
+    done = bulk.store_for(clients(), o).get(task.task_id)
+    assert (done.count("moved"), done.count("skipped")) == (7, 5)
+    assert all("run run_old was canceled" in why for why in done.samples.values())
+    assert [json.loads(m["Body"])["runId"] for m in stage.drain(o["job_queue_url"])] == ["run_new"] * 7
+    assert sorted(m["MessageId"] for m in stage.drain(o["job_dlq_url"])) == sorted(old)
+
+
 def test_bulk_delete_of_everything_is_audited_once_with_its_counts(stage: Stage) -> None:
     from dashboard.audit import AuditLog
 

@@ -12,7 +12,8 @@ from tests.dashboard.stage_fixture import Stage, build_stage, job_body
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 PAGES = ["pages/overview.py", "pages/queues.py", "pages/dead_letters.py", "pages/streams.py",
-         "pages/message_log.py", "pages/api_keys.py", "pages/suppressions.py", "pages/audit.py"]
+         "pages/message_log.py", "pages/api_keys.py", "pages/suppressions.py", "pages/audit.py",
+         "pages/dlq_search.py", "pages/mappings.py"]
 
 
 def console(stage: Stage, page: str | None = None) -> AppTest:
