@@ -226,8 +226,8 @@ def ses_feedback_statements(message_table_arn: str, state_table_arn: str, async_
     ``dynamodb:LeadingKeys`` keeps it to ``SUPPRESSION#…`` partitions (runs, claims, keys are not its business).
     """
     return [
-        {"Sid": "MessageEvents", "Effect": "Allow", "Action": ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"],
-         "Resource": _table(message_table_arn)},
+        {"Sid": "MessageEvents", "Effect": "Allow",
+         "Action": ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"], "Resource": _table(message_table_arn)},
         {"Sid": "SuppressionList", "Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
          "Resource": _table(state_table_arn),
          "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SUPPRESSION#*"]}}},
@@ -235,7 +235,8 @@ def ses_feedback_statements(message_table_arn: str, state_table_arn: str, async_
     ]
 
 
-def ses_publish_topic_policy(topic_arn: str, configuration_set_arn: str, account_id: str | None = None) -> dict[str, Any]:
+def ses_publish_topic_policy(topic_arn: str, configuration_set_arn: str,
+                             account_id: str | None = None) -> dict[str, Any]:
     """The feedback topic's policy: SES may publish to it for this stage's configuration set only."""
     condition: dict[str, Any] = {"ArnLike": {"aws:SourceArn": configuration_set_arn}}
     if account_id:

@@ -14,10 +14,10 @@ import pulumi_aws as aws
 from infra import lambda_packaging, policies
 from infra.components import (
     Alarms, AlarmsArgs, AutomationPipeline, AutomationPipelineArgs, DeadLetterQueues, DeadLetterQueuesArgs,
-    DependencyLayer, DependencyLayerArgs, EmailFeedback, EmailFeedbackArgs, FunctionDefaults, HttpApi, HttpApiArgs, JobQueueSettings, MessageLog,
-    MessageLogArgs, RequestRouting, RequestRoutingArgs, RequestStore, RequestStoreArgs, Route, SendPipeline,
-    SendPipelineArgs, StageOutputs, StageOutputsArgs, StateStore, StateStoreArgs, StreamMappingSettings,
-    TableSettings,
+    DependencyLayer, DependencyLayerArgs, EmailFeedback, EmailFeedbackArgs, FunctionDefaults, HttpApi, HttpApiArgs,
+    JobQueueSettings, MessageLog, MessageLogArgs, RequestRouting, RequestRoutingArgs, RequestStore, RequestStoreArgs,
+    Route, SendPipeline, SendPipelineArgs, StageOutputs, StageOutputsArgs, StateStore, StateStoreArgs,
+    StreamMappingSettings, TableSettings,
 )
 from infra.config import StageConfig
 

@@ -128,4 +128,5 @@ class SesProvider(Provider):
             # paused sending, a suspended account, a missing configuration set or permission: the
             # stage is wrong, not the message; keep it (retry, then the async DLQ) until it is fixed
             raise RetryableError(f"ses SendEmail to {delivery.address}: {error_message(exc)}") from exc
-        return DeliveryResult(self.name, True, accepted_only=True, provider_message_id=str(response.get("MessageId", "")))
+        return DeliveryResult(self.name, True, accepted_only=True,
+                              provider_message_id=str(response.get("MessageId", "")))

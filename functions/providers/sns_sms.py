@@ -77,4 +77,5 @@ class SnsSmsProvider(Provider):
             if error_code(exc) in _INVALID_ADDRESS:
                 return DeliveryResult(self.name, False, DeliveryReason.INVALID_ADDRESS, detail=error_message(exc))
             raise RetryableError(f"sns Publish to {delivery.address}: {error_message(exc)}") from exc
-        return DeliveryResult(self.name, True, accepted_only=True, provider_message_id=str(response.get("MessageId", "")))
+        return DeliveryResult(self.name, True, accepted_only=True,
+                              provider_message_id=str(response.get("MessageId", "")))

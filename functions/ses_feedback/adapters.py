@@ -26,8 +26,9 @@ class DynamoMessageEvents(MessageEvents):
 
         table, items, start = _table(self._name), [], None
         while True:
-            kw: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"MSG#{message_id}") & Key("sk").begins_with("EVT#"),
-                                  "ConsistentRead": True}
+            kw: dict[str, Any] = {
+                "KeyConditionExpression": Key("pk").eq(f"MSG#{message_id}") & Key("sk").begins_with("EVT#"),
+                "ConsistentRead": True}
             if start:
                 kw["ExclusiveStartKey"] = start
             page = table.query(**kw)
