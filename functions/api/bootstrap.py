@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import time
-from functools import cache
 
+from functions.shared.warm import cached
 from functions.api.service import ApiPorts
 
 __all__ = ["build_ports", "reset_ports"]
 
 
-@cache
+@cached
 def build_ports() -> ApiPorts:
     """The adapters for the current settings (cached; tests call :func:`reset_ports`)."""
     from functions.api.adapters import (

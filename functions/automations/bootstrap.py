@@ -5,9 +5,9 @@ The automations pipeline has two entry points, the request worker and the job wo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
+from functions.shared.warm import cached
 from functions.automations.adapters import DynamoRunStore, GuardedHttpFetcher, S3RequestHandoff, SqsJobQueue
 from functions.automations.ports import HttpFetcher, JobQueue, RequestHandoff, RunStore
 from functions.shared.settings import get_settings
@@ -25,7 +25,7 @@ class Deps:
     http: HttpFetcher
 
 
-@cache
+@cached
 def get_deps() -> Deps:
     """The adapters for the current settings (cached; tests call :func:`reset_deps`)."""
     s = get_settings()

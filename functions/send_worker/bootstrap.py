@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from functools import cache
 from typing import Any
 
+from functions.shared.warm import cached
 from functions.send_worker.core import SendPorts, lease_for
 
 __all__ = ["build_ports", "reset_ports", "ports_for", "SETTLE_MARGIN_MS"]
 
-@cache
+@cached
 def build_ports() -> SendPorts:
     """The adapters and providers named by the settings (cached; tests call :func:`reset_ports`)."""
     from functions.providers import build_provider
     from functions.send_worker.adapters import (DynamoClaimStore, DynamoEventLog, DynamoRunState,
-                                                DynamoSuppressionList, S3TemplateStore)
+                                                DynamoSuppressionList, S3TemplateStore, SqsDelayedSends)
     from functions.send_worker.ports import ProviderRegistry
     from functions.shared.ids import new_delivery_id
     from functions.shared.settings import get_settings
@@ -35,6 +35,7 @@ def build_ports() -> SendPorts:
         new_delivery_id=new_delivery_id,
         retention_days=s.message_retention_days,
         suppressions=DynamoSuppressionList(s.state_table),
+        delayed=SqsDelayedSends(s.job_queue_url) if s.job_queue_url else None,
     )
 
 

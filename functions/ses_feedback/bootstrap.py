@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
+from functions.shared.warm import cached
 from functions.ses_feedback.ports import MessageEvents, SuppressionWriter
 
 __all__ = ["FeedbackPorts", "build_ports", "reset_ports"]
@@ -19,7 +19,7 @@ class FeedbackPorts:
     stage: str
 
 
-@cache
+@cached
 def build_ports() -> FeedbackPorts:
     """The adapters named by the settings (cached; tests call :func:`reset_ports`)."""
     from functions.ses_feedback.adapters import DynamoMessageEvents, DynamoSuppressionWriter

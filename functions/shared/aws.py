@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from functions.shared.warm import on_reset
+
 __all__ = ["client", "resource", "reset_clients"]
 
 _clients: dict[str, Any] = {}
@@ -53,6 +55,7 @@ def resource(service: str) -> Any:
     return found
 
 
+@on_reset
 def reset_clients() -> None:
     """Drop every cached client (the next call creates one from the current environment)."""
     with _lock:

@@ -6,6 +6,8 @@ the environment, call :func:`reset_settings` and see the new values.
 """
 from __future__ import annotations
 
+from functions.shared.warm import on_reset
+
 import json
 import os
 from dataclasses import dataclass, field
@@ -164,6 +166,7 @@ def get_settings() -> Settings:
     return _cached
 
 
+@on_reset
 def reset_settings() -> None:
     """Forget the cached settings (tests change the environment between cases)."""
     global _cached

@@ -72,6 +72,12 @@ def _invoke_through(plane: "DataPlane") -> Callable[[str, object, str], object]:
     return invoke
 
 
+def _discard_warm_environments() -> None:
+    from functions.shared.warm import reset_all
+
+    reset_all()
+
+
 class LocalStage:
     """The whole platform on this machine, assembled in one place: ``relay up``, the benches, the capacity
     measurement and every test harness start it through this class.
@@ -178,6 +184,10 @@ class LocalStage:
             self._saved_env = dict(os.environ)
             stack.callback(self._restore_env)
             os.environ.update(local_aws_env(self.endpoint_url))
+            # a fresh stage gets fresh "execution environments": nothing cached for an earlier stage in this
+            # process (its endpoint, queue URLs, clients) may leak into this one's handlers
+            _discard_warm_environments()
+            stack.callback(_discard_warm_environments)
             where = f" (state in {self.state_dir})" if self.state_dir is not None else ""
             self._say(f"emulator: AWS on {self.endpoint_url}{where}")
 
