@@ -109,8 +109,8 @@ def log_search(table: str, by: str, value: str, limit: int) -> list[dict[str, An
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def timeline(table: str, message_id: str) -> list[dict[str, Any]]:
-    return ops.message_timeline(aws().dynamodb, table, message_id)
+def timeline(message_table: str, message_id: str) -> list[dict[str, Any]]:
+    return ops.message_timeline(aws().dynamodb, message_table, message_id)
 
 
 @st.cache_data(ttl=1, show_spinner=False)

@@ -1,4 +1,4 @@
-"""Message log search over the log table's GSIs, and one message's timeline (no streamlit)."""
+"""Message log search over the log table's GSIs, and one message's timeline from the messages table (no streamlit)."""
 from __future__ import annotations
 
 from typing import Any
@@ -23,8 +23,17 @@ def search_message_log(ddb: Any, table: str, by: str, value: str, limit: int = 1
     return [item_to_plain(i) for i in resp.get("Items", [])]
 
 
-def message_timeline(ddb: Any, table: str, message_id: str) -> list[dict[str, Any]]:
-    """A message's status events (``EVT#`` items), oldest first."""
-    resp = ddb.query(TableName=table, KeyConditionExpression="pk = :p AND begins_with(sk, :e)",
-                     ExpressionAttributeValues={":p": {"S": f"MSG#{message_id}"}, ":e": {"S": "EVT#"}})
-    return [item_to_plain(i) for i in resp.get("Items", [])]
+def message_timeline(ddb: Any, message_table: str, message_id: str) -> list[dict[str, Any]]:
+    """A message's status events, oldest first: the ``EVT#`` items of the messages table (its only copy).
+
+    Every page is read: a message has a handful of events, but the feedback function may add more.
+    """
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": message_table, "KeyConditionExpression": "pk = :p AND begins_with(sk, :e)",
+                              "ExpressionAttributeValues": {":p": {"S": f"MSG#{message_id}"}, ":e": {"S": "EVT#"}}}
+    while True:
+        resp = ddb.query(**kwargs)
+        items += [item_to_plain(i) for i in resp.get("Items", [])]
+        if "LastEvaluatedKey" not in resp:
+            return items
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

@@ -23,7 +23,7 @@ if value.strip():
     ids = [r.get("messageId") for r in views if r.get("messageId")]
     if ids:
         pick = st.selectbox("Timeline of", ids, key="log_pick")
-        events = loaders.timeline(table, pick)
+        events = loaders.timeline(ctx.outputs["message_table"], pick)  # the events are the timeline
         st.dataframe(pd.DataFrame(events), hide_index=True, width="stretch", key="log_timeline")
         view = next(r for r in views if r.get("messageId") == pick)
         original = loaders.resend_of(ctx.outputs["request_bucket"], str(view.get("requestId", "")))

@@ -184,9 +184,11 @@ def test_message_log_search_and_timeline(stage: Stage) -> None:
             "recipient": {"S": "ada@example.com"}, "channel": {"S": "email"}}
     ddb.put_item(TableName=o["log_table"], Item={"pk": {"S": "MSG#msg_1"}, "sk": {"S": "VIEW"}, **base,
                                                   "status": {"S": "DELIVERED"}, "updatedAt": {"N": "2000"}})
+    # the timeline is the messages table's events (the log table keeps only VIEWs)
     for ts, status in ((1000, "ENQUEUED"), (2000, "DELIVERED")):
-        ddb.put_item(TableName=o["log_table"], Item={"pk": {"S": "MSG#msg_1"}, "sk": {"S": f"EVT#{ts:013d}#00#{status}"},
-                                                      **base, "status": {"S": status}, "ts": {"N": str(ts)}})
+        ddb.put_item(TableName=o["message_table"], Item={"pk": {"S": "MSG#msg_1"},
+                                                          "sk": {"S": f"EVT#{ts:013d}#00#{status}"},
+                                                          **base, "status": {"S": status}, "ts": {"N": str(ts)}})
     at = console(stage, "pages/message_log.py")
     at.text_input(key="log_value").set_value("ada@example.com").run()
     assert list(at.dataframe[0].value["messageId"]) == ["msg_1"]
