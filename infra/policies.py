@@ -110,7 +110,8 @@ def api_statements(bucket_arn: str, state_table_arn: str, message_table_arn: str
         ARNs of this stage's request store and tables.
     """
     return [
-        *_s3("Requests", bucket_arn, read=["send/", "automations/", "payloads/"],
+        # templates/ and automation-templates/: read for invoke-by-template and the template listing
+        *_s3("Requests", bucket_arn, read=["send/", "automations/", "payloads/", "templates/", "automation-templates/"],
              write=["send/", "automations/", "payloads/"]),
         {"Sid": "State", "Effect": "Allow", "Action": _ITEM_READ + _ITEM_WRITE,
          "Resource": _table(state_table_arn, indexes=True)},
@@ -120,12 +121,13 @@ def api_statements(bucket_arn: str, state_table_arn: str, message_table_arn: str
 
 
 def send_worker_statements(bucket_arn: str, state_table_arn: str, message_table_arn: str,
-                           async_dlq_arn: str) -> list[Statement]:
+                           async_dlq_arn: str, job_queue_arn: str | None = None) -> list[Statement]:
     """The send worker reads ``send/`` and ``templates/``, writes the outbox, claims deliveries, writes events.
 
-    ``async_dlq_arn`` is its on-failure destination: Lambda sends there with the function's role.
+    ``async_dlq_arn`` is its on-failure destination: Lambda sends there with the function's role. A delayed
+    send waits on the job queue (``job_queue_arn``): the send worker enqueues its release.
     """
-    return [
+    out = [
         *_s3("Requests", bucket_arn, read=["send/", "templates/", "payloads/"], write=["outbox/", "payloads/"]),
         {"Sid": "State", "Effect": "Allow", "Action": _ITEM_READ + _ITEM_WRITE,
          "Resource": _table(state_table_arn, indexes=True)},
@@ -133,6 +135,9 @@ def send_worker_statements(bucket_arn: str, state_table_arn: str, message_table_
          "Resource": _table(message_table_arn)},
         _send_to("OnFailureDestination", async_dlq_arn),
     ]
+    if job_queue_arn:
+        out.append(_send_to("DelayedSends", job_queue_arn))
+    return out
 
 
 def request_worker_statements(bucket_arn: str, state_table_arn: str, job_queue_arn: str,
@@ -159,7 +164,8 @@ def job_worker_statements(bucket_arn: str, state_table_arn: str, message_table_a
          "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                     "sqs:GetQueueAttributes", "sqs:SendMessage"],
          "Resource": job_queue_arn},
-        *_s3("Requests", bucket_arn, read=["send/", "automations/", "payloads/"],
+        # automation-templates/: Courier's invoke step names a stored automation template
+        *_s3("Requests", bucket_arn, read=["send/", "automations/", "payloads/", "automation-templates/"],
              write=["send/", "automations/", "payloads/"]),
         {"Sid": "State", "Effect": "Allow", "Action": _ITEM_READ + _ITEM_WRITE,
          "Resource": _table(state_table_arn, indexes=True)},

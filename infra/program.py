@@ -172,7 +172,7 @@ def build(cfg: StageConfig, *, bucket_name: str | None = None) -> dict[str, pulu
         message_table_arn=log.message_table.arn, log_table_arn=log.log_table.arn,
         async_dlq_arn=dlqs.async_dlq.arn, job_queue_url=automations.job_queue.url, functions=defaults,
         api_reserved_concurrency=cfg.api_reserved_concurrency,
-        delivery_statements=_delivery_statements(cfg, email, account)))
+        delivery_statements=_delivery_statements(cfg, email, account), job_queue_arn=automations.job_queue.arn))
     api = HttpApi("http-api", HttpApiArgs(function_name=send.api.name,
                                           authorization_type="AWS_IAM" if cfg.api_auth == "iam" else "NONE"))
     RequestRouting("request-routing", RequestRoutingArgs(

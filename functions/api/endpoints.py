@@ -17,22 +17,34 @@ __all__ = ["Endpoint", "post_send", "post_invoke", "get_request", "get_run", "li
 Endpoint = Callable[[HttpRequest, dict[str, str], ApiPorts], Reply]
 
 
-def _accept(route: str, validate: Callable[[Any], dict[str, Any]], req: HttpRequest, ports: ApiPorts) -> Reply:
+def json_body(req: HttpRequest) -> Any:
+    """The request's JSON body, size-checked against the stage's limit (415/413/400 before anything else)."""
     from functions.shared.settings import get_settings  # read per request: the limit is the stage's setting
 
-    key = service.idempotency_key(req.header("idempotency-key"))
-    body = parse_json_body(req, get_settings().api_max_body_bytes)
-    return service.accept(route, validate(body), key, ports)
+    return parse_json_body(req, get_settings().api_max_body_bytes)
+
+
+def accept_with(route: str, doc: dict[str, Any], warnings: list[str], req: HttpRequest, ports: ApiPorts,
+                key: str | None) -> Reply:
+    """Store a validated request under the request's ``Idempotency-Key`` (and its expiration)."""
+    ttl = service.idempotency_ttl(req.header("x-idempotency-expiration"), ports.now_s())
+    return service.accept(route, doc, key, ports, ttl_s=ttl, warnings=warnings)
 
 
 def post_send(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
-    """``POST /send`` → 202 ``{"requestId"}``."""
-    return _accept("send", validation.validate_send, req, ports)
+    """``POST /send`` → 202 ``{"requestId", "warnings"?}``."""
+    from functions.shared.send_warnings import send_warnings
+
+    key = service.idempotency_key(req.header("idempotency-key"))
+    message = validation.validate_send(json_body(req))
+    return accept_with("send", message, send_warnings(message), req, ports, key)
 
 
 def post_invoke(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
-    """``POST /automations/invoke`` → 202 ``{"runId"}``."""
-    return _accept("invoke", validation.validate_invoke, req, ports)
+    """``POST /automations/invoke`` → 202 ``{"runId", "warnings"?}``."""
+    key = service.idempotency_key(req.header("idempotency-key"))
+    doc, warnings = validation.validate_invoke(json_body(req))
+    return accept_with("invoke", doc, warnings, req, ports, key)
 
 
 def get_request(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:

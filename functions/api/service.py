@@ -25,7 +25,7 @@ from functions.shared.statuses import (
 if TYPE_CHECKING:  # pragma: no cover
     from functions.api.auth import KeyAuthenticator
 
-__all__ = ["ApiPorts", "Reply", "accept", "get_request", "get_run", "list_messages", "IDEMPOTENCY_TTL_S",
+__all__ = ["ApiPorts", "Reply", "accept", "idempotency_ttl", "MAX_IDEMPOTENCY_TTL_S", "get_request", "get_run", "list_messages", "IDEMPOTENCY_TTL_S",
            "REQUEST_STATUSES", "MESSAGE_FIELDS", "RUN_FIELDS", "STEP_FIELDS"]
 
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -77,14 +77,55 @@ def idempotency_key(raw: str | None) -> str | None:
     return raw
 
 
-def accept(route: str, doc: dict[str, Any], key: str | None, ports: ApiPorts) -> Reply:
-    """Store a validated send (``route="send"``) or invoke (``"invoke"``) and answer 202."""
+MAX_IDEMPOTENCY_TTL_S = 365 * 86_400  # Courier's limit for x-idempotency-expiration
+
+
+def idempotency_ttl(raw: str | None, now_s: int) -> int:
+    """Seconds an ``Idempotency-Key`` is kept: 24 h, or until ``x-idempotency-expiration``.
+
+    The header is an epoch (seconds or ms), an ISO 8601 time, or a duration (``"1 Day"``, ``"PT6H"``), at
+    most a year ahead.
+
+    Raises
+    ------
+    ApiError
+        400 ``invalid_idempotency_expiration``.
+    """
+    if raw is None or not raw.strip():
+        return IDEMPOTENCY_TTL_S
+    from functions.automations.delays import DelayError, parse_duration, parse_until
+
+    text = raw.strip()
+    try:
+        if text.isdigit():
+            number = int(text)
+            ttl = (number // 1000 if number > 10**11 else number) - now_s
+        elif text[:1].isdigit() and ("-" in text or "T" in text):
+            ttl = int(parse_until(text).timestamp()) - now_s
+        else:
+            ttl = int(parse_duration(text))
+    except (DelayError, ValueError, OverflowError):
+        ttl = -1
+    if not 0 < ttl <= MAX_IDEMPOTENCY_TTL_S:
+        raise ApiError(400, "invalid_idempotency_expiration",
+                       "x-idempotency-expiration must be a future epoch, ISO 8601 time or duration within a year",
+                       [{"field": "x-idempotency-expiration", "message": "a time within a year", "type": "header"}])
+    return ttl
+
+
+def accept(route: str, doc: dict[str, Any], key: str | None, ports: ApiPorts, *, ttl_s: int = IDEMPOTENCY_TTL_S,
+           warnings: list[str] | tuple[str, ...] = ()) -> Reply:
+    """Store a validated send (``route="send"``) or invoke (``"invoke"``) and answer 202.
+
+    A send's ``delay`` and ``expiry`` are made absolute here (after the body hash, so a replay of the same
+    body still matches); ``warnings`` names what was accepted but is not acted on.
+    """
     is_send = route == "send"
     resource_id = ports.new_request_id() if is_send else ports.new_run_id()
     id_field = "requestId" if is_send else "runId"
     if key is not None:
         digest = _body_hash(route, doc)
-        earlier = ports.idempotency.begin(key, digest, resource_id, now_s=ports.now_s(), ttl_s=IDEMPOTENCY_TTL_S)
+        earlier = ports.idempotency.begin(key, digest, resource_id, now_s=ports.now_s(), ttl_s=ttl_s)
         if earlier is not None:
             if earlier.body_hash != digest:
                 raise ApiError(409, "idempotency_key_reused",
@@ -94,10 +135,16 @@ def accept(route: str, doc: dict[str, Any], key: str | None, ports: ApiPorts) ->
                 return (int(earlier.response["status"]), earlier.response["body"], {"idempotent-replayed": "true"})
             resource_id = earlier.resource_id  # finish the first attempt under the id it recorded
     if is_send:
-        ports.store.put_send(resource_id, doc)
+        from datetime import datetime, timezone
+
+        from functions.shared.schedule import normalise_schedule
+
+        ports.store.put_send(resource_id, normalise_schedule(doc, datetime.fromtimestamp(ports.now_s(), timezone.utc)))
     else:
         ports.store.put_invoke(resource_id, doc)
-    body = {id_field: resource_id}
+    body: dict[str, Any] = {id_field: resource_id}
+    if warnings:
+        body["warnings"] = list(warnings)
     if key is not None:
         ports.idempotency.complete(key, {"status": 202, "body": body})
     return 202, body, {}

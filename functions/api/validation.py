@@ -60,16 +60,18 @@ def _validate(model: Any, body: Any, what: str) -> Any:
 
 
 def validate_send(body: Any) -> dict[str, Any]:
-    """Validate a ``POST /send`` body; returns the normalised ``message`` dict to store."""
+    """Validate a ``POST /send`` body; returns the ``message`` dict to store (delay and expiry still relative)."""
     from functions.shared.send_schema import SendRequest
 
     model = _validate(SendRequest, body, "send request")
-    return model.message.model_dump(mode="json", exclude_none=True)
+    return model.message.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def validate_invoke(body: Any) -> dict[str, Any]:
-    """Validate a ``POST /automations/invoke`` body; returns the normalised invoke dict to store."""
+def validate_invoke(body: Any) -> tuple[dict[str, Any], list[str]]:
+    """Validate a ``POST /automations/invoke`` body; the normalised invoke dict to store, and its warnings."""
     from functions.automations.schema import InvokeRequest
+    from functions.shared.send_warnings import invoke_warnings
 
     model = _validate(InvokeRequest, body, "automation invoke")
-    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    doc = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return doc, invoke_warnings(doc)

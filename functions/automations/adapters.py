@@ -302,6 +302,11 @@ class S3RequestHandoff(RequestHandoff):
 
         put_automation_request(self.bucket, run_id, dict(invoke))
 
+    def automation_template(self, name: str) -> dict[str, Any] | None:
+        from functions.shared.request_store import get_named
+
+        return get_named(self.bucket, "automation-templates", name)
+
 
 class GuardedHttpFetcher(HttpFetcher):
     """HTTP through :mod:`functions.shared.guarded_http` with the stage's ``FETCH_ALLOW``."""

@@ -13,6 +13,7 @@ MAX_HOP_SECONDS = 900  # SQS DelaySeconds limit
 MAX_DELAY_SECONDS = 366 * 86_400
 
 _UNITS = {
+    "ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
     "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
     "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
     "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
@@ -88,22 +89,31 @@ def _parse_human(s: str) -> float:
     return total
 
 
+_SHORT_OFFSET = re.compile(r"([+-])(\d):(\d\d)$")
+
+
 def parse_until(text: str) -> datetime:
-    """Parse an ``until`` timestamp (ISO 8601 with an offset or ``Z``) into an aware UTC datetime.
+    """Parse an ``until`` timestamp into an aware UTC datetime.
+
+    ISO 8601 in its extended or basic form (``2026-01-01T09:00:00Z``, ``20240408T080910.123``), a date
+    alone (midnight), an offset of one hour digit as Courier's docs write it (``+7:00``). A time without
+    a zone is UTC, as in Courier's API.
 
     Raises
     ------
     DelayError
-        Unparseable, or without a timezone (a naive time is ambiguous across regions).
+        Unparseable (an opening-hours window such as ``Mo-Fr 09:00-17:00`` included).
     """
     if not isinstance(text, str) or not text.strip():
         raise DelayError("until must be an ISO 8601 timestamp like '2026-01-01T09:00:00Z'")
+    cleaned = _SHORT_OFFSET.sub(r"\g<1>0\g<2>:\g<3>", text.strip().replace("z", "Z"))
     try:
-        when = datetime.fromisoformat(text.strip().replace("z", "Z"))
+        when = datetime.fromisoformat(cleaned)
     except ValueError:
-        raise DelayError(f"until {text!r} is not an ISO 8601 timestamp like '2026-01-01T09:00:00Z'") from None
+        raise DelayError(f"until {text!r} is not an ISO 8601 timestamp like '2026-01-01T09:00:00Z' "
+                         "(relay does not schedule by opening hours)") from None
     if when.tzinfo is None:
-        raise DelayError(f"until {text!r} has no timezone: add 'Z' or an offset like '+02:00'")
+        when = when.replace(tzinfo=timezone.utc)
     return when.astimezone(timezone.utc)
 
 

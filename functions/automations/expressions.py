@@ -17,6 +17,7 @@ values that cannot be ordered (``null < 3``) is false rather than an error, so a
 from __future__ import annotations
 
 import ast
+import re
 import operator
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -80,7 +81,7 @@ def parse_condition(source: str) -> Condition:
     if len(source) > MAX_LENGTH:
         raise ExpressionError(f"condition is longer than {MAX_LENGTH} characters")
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        tree = ast.parse(_from_javascript(source.strip()), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"condition is not a valid expression: {exc.msg}") from None
     except (RecursionError, MemoryError, ValueError):
@@ -91,6 +92,23 @@ def parse_condition(source: str) -> Condition:
     for node in nodes:
         _vet(node)
     return Condition(source=source, tree=tree)
+
+
+_QUOTED = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
+# in this order: === before ==, !== before !, and a lone ! last
+_JS_OPERATORS = ((r"(?<![=!<>])===", "=="), (r"!==", "!="), (r"&&", " and "), (r"\|\|", " or "), (r"!(?!=)", " not "))
+
+
+def _from_javascript(source: str) -> str:
+    """Courier's conditions are JavaScript-like: ``===``, ``!==``, ``&&``, ``||`` and ``!`` become Python's.
+
+    Only outside string literals, so ``data.note == "a && b"`` keeps its string.
+    """
+    parts = _QUOTED.split(source)
+    for i in range(0, len(parts), 2):  # even parts are outside quotes
+        for pattern, replacement in _JS_OPERATORS:
+            parts[i] = re.sub(pattern, replacement, parts[i])
+    return "".join(parts)
 
 
 def _vet(node: ast.AST) -> None:

@@ -34,9 +34,14 @@ def merge_data(data: Mapping[str, Any], fetched: Any, strategy: str) -> dict[str
 
 
 def merge_profile(current: Mapping[str, Any] | None, update: Mapping[str, Any], mode: str) -> dict[str, Any]:
-    """``merge``: a shallow merge, update wins; ``replace``: the update is the profile."""
+    """``merge``/``overwrite``: a shallow merge, update wins; ``soft-merge``: only keys the profile lacks;
+    ``replace``: the update is the profile; ``none``: the update only when there is no profile yet."""
     if mode == "replace":
         return dict(update)
-    if mode == "merge":
+    if mode in ("merge", "overwrite"):
         return {**(current or {}), **update}
+    if mode == "soft-merge":
+        return {**update, **(current or {})}
+    if mode == "none":
+        return dict(update) if current is None else dict(current)
     raise ValueError(f"unknown profile merge mode {mode!r}")

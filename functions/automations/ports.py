@@ -141,6 +141,10 @@ class RequestHandoff(ABC):
     def put_automation_request(self, run_id: str, invoke: Mapping[str, Any]) -> None:
         """``automations/<runId>.json`` (starts the request worker)."""
 
+    def automation_template(self, name: str) -> dict[str, Any] | None:
+        """A stored automation template ``{"cancelation_token"?, "steps"}`` (``relay automations put``), or None."""
+        return None
+
 
 @dataclass(frozen=True)
 class FetchedResponse:

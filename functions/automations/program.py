@@ -46,10 +46,19 @@ def compile_steps(steps: list[dict[str, Any]]) -> list[Instruction]:
     return program
 
 
+def _guarded(step: dict[str, Any]) -> dict[str, Any]:
+    """A step with its own ``if`` (Courier) is an ``if`` step whose then-branch is the step without it."""
+    if step.get("action") == "if" or not step.get("if"):
+        return step
+    inner = {k: v for k, v in step.items() if k != "if"}
+    return {"action": "if", "condition": step["if"], "then": [inner]}
+
+
 def _emit(steps: list[dict[str, Any]], program: list[Instruction]) -> list[tuple[int, str]]:
     """Append ``steps``; return the (index, field) exits that must point at whatever follows them."""
     pending: list[tuple[int, str]] = []
     for step in steps:
+        step = _guarded(step)
         here = len(program)
         for index, field in pending:
             program[index][field] = here

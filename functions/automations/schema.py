@@ -19,7 +19,7 @@ from functions.shared.send_schema import MAX_RECIPIENTS, Recipient, SendMessage
 
 __all__ = [
     "InvokeRequest", "Automation", "Step", "StepMessage", "SendStep", "DelayStep", "FetchDataStep", "Webhook", "IfStep",
-    "CancelStep", "UpdateProfileStep", "InvokeStep", "MAX_STEPS", "MAX_DEPTH", "count_steps",
+    "CancelStep", "UpdateProfileStep", "InvokeStep", "SendListStep", "MAX_STEPS", "MAX_DEPTH", "count_steps",
 ]
 
 MAX_STEPS = 100  # per automation, counting the steps nested in if-branches
@@ -33,6 +33,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+def _condition(v: str | None) -> str | None:
+    if v is not None:
+        try:
+            parse_condition(v)
+        except ExpressionError as exc:
+            raise ValueError(str(exc)) from None
+    return v
+
+
+class _Step(_Strict):
+    """What every step may carry (Courier): ``if`` runs it only when the condition holds; ``ref`` names it."""
+
+    if_: str | None = Field(default=None, alias="if", min_length=1, max_length=1_000)
+    ref: str | None = Field(default=None, min_length=1, max_length=200)
+
+    _if_parses = field_validator("if_")(lambda cls, v: _condition(v))
+
+
 class StepMessage(SendMessage):
     """A send step's ``message``: the ``POST /send`` message, except that ``to`` may be left out.
 
@@ -43,7 +61,7 @@ class StepMessage(SendMessage):
     to: Annotated[list[Recipient], Field(min_length=1, max_length=MAX_RECIPIENTS)] | None = None  # type: ignore[assignment]
 
 
-class SendStep(_Strict):
+class SendStep(_Step):
     """Send a message through the same path as ``POST /send``.
 
     Either a ``message`` (the POST /send ``message`` object; without ``to`` it goes to the run's
@@ -58,6 +76,9 @@ class SendStep(_Strict):
     recipient: str | None = Field(default=None, min_length=1, max_length=200)
     data: dict[str, Any] | None = None
     channels: list[Annotated[str, Field(min_length=1, max_length=50)]] | None = Field(default=None, min_length=1)
+    profile: dict[str, Any] | None = None  # Courier: the recipient's addresses for this send
+    brand: str | None = Field(default=None, max_length=200)
+    override: dict[str, Any] | None = None
 
     @field_validator("channels")
     @classmethod
@@ -71,21 +92,24 @@ class SendStep(_Strict):
 
     @model_validator(mode="after")
     def _message_or_defaults(self) -> "SendStep":
-        if self.message is not None and any(v is not None for v in (self.template, self.recipient, self.data, self.channels)):
-            raise ValueError("give either message, or template/recipient/data/channels, not both")
+        if self.message is not None and any(v is not None for v in (self.template, self.recipient, self.data, self.channels,
+                                                                     self.profile)):
+            raise ValueError("give either message, or template/recipient/profile/data/channels, not both")
         return self
 
 
-class DelayStep(_Strict):
+class DelayStep(_Step):
     """Wait for ``duration`` ("5 minutes", "2h", "PT5M") or ``until`` an ISO 8601 time; exactly one."""
 
     action: Literal["delay"]
-    duration: str | None = None
+    duration: str | int | None = None
     until: str | None = None
 
     @field_validator("duration")
     @classmethod
-    def _duration(cls, v: str | None) -> str | None:
+    def _duration(cls, v: str | int | None) -> str | None:
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = f"{v}ms"  # Courier's number is milliseconds
         if v is not None:
             try:
                 parse_duration(v)
@@ -114,9 +138,10 @@ class Webhook(_Strict):
     """The request fetch-data makes (the address guard vets the URL when the step runs)."""
 
     url: str = Field(min_length=1, max_length=2048)
-    method: Literal["GET", "POST"] = "GET"
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
     body: Any = None
     headers: dict[Annotated[str, Field(min_length=1, max_length=100)], Annotated[str, Field(max_length=1000)]] | None = None
+    params: dict[Annotated[str, Field(min_length=1, max_length=100)], Annotated[str, Field(max_length=1000)]] | None = None
 
     @field_validator("url")
     @classmethod
@@ -140,12 +165,12 @@ class Webhook(_Strict):
 
     @model_validator(mode="after")
     def _body_only_with_post(self) -> "Webhook":
-        if self.body is not None and self.method != "POST":
-            raise ValueError("body is only allowed with method POST")
+        if self.body is not None and self.method in ("GET", "DELETE"):
+            raise ValueError(f"body is not allowed with method {self.method}")
         return self
 
 
-class FetchDataStep(_Strict):
+class FetchDataStep(_Step):
     """Fetch JSON and merge it into the run's data.
 
     ``merge_strategy``: ``overwrite`` (response keys win), ``soft-merge`` (only keys the data lacks),
@@ -177,35 +202,64 @@ class IfStep(_Strict):
         return v
 
 
-class CancelStep(_Strict):
+class CancelStep(_Step):
     """Cancel every run registered with ``cancelation_token`` (this one too, if it carries it)."""
 
     action: Literal["cancel"]
     cancelation_token: str = Field(min_length=1, max_length=200)
 
 
-class UpdateProfileStep(_Strict):
-    """Write the profile of ``recipient_id`` (default: the run's recipient): ``merge`` or ``replace``."""
+class UpdateProfileStep(_Step):
+    """Write the profile of ``recipient_id`` (default: the run's recipient).
+
+    ``merge``: ``overwrite`` (or relay's ``merge``: the update's keys win), ``soft-merge`` (only keys the
+    profile lacks), ``replace`` (the update is the profile), ``none`` (write only when there is no profile).
+    """
 
     action: Literal["update-profile"]
     recipient_id: str | None = Field(default=None, min_length=1, max_length=200)
     profile: dict[str, Any]
-    merge: Literal["replace", "merge"] = "merge"
+    merge: Literal["replace", "merge", "overwrite", "soft-merge", "none"] = "merge"
 
 
-class InvokeStep(_Strict):
-    """Start another automation; ``data``/``profile``/``recipient``/``template`` default to this run's."""
+class InvokeStep(_Step):
+    """Start another automation, inline or a stored automation ``template`` (``relay automations put``).
+
+    ``data``/``profile``/``recipient`` default to this run's, and so does the notification ``template`` when
+    the automation is inline; with an automation template, ``template`` names that template.
+    """
 
     action: Literal["invoke"]
-    automation: "Automation"
+    automation: "Automation | None" = None
     data: dict[str, Any] | None = None
     profile: dict[str, Any] | None = None
     recipient: str | None = Field(default=None, min_length=1, max_length=200)
     template: str | None = Field(default=None, min_length=1, max_length=200)
 
+    @model_validator(mode="after")
+    def _what_to_invoke(self) -> "InvokeStep":
+        if self.automation is None and self.template is None:
+            raise ValueError("give automation (inline steps) or template (a stored automation template)")
+        return self
+
+
+class SendListStep(_Step):
+    """Courier's send-list: refused, relay has no lists yet."""
+
+    action: Literal["send-list"]
+    list: str | None = None
+    brand: str | None = None
+    data: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _refuse(self) -> "SendListStep":
+        from functions.shared.send_schema import unsupported
+
+        raise unsupported("send-list: relay does not support lists yet; send to each recipient with a send step")
+
 
 Step = Annotated[
-    Union[SendStep, DelayStep, FetchDataStep, IfStep, CancelStep, UpdateProfileStep, InvokeStep],
+    Union[SendStep, DelayStep, FetchDataStep, IfStep, CancelStep, UpdateProfileStep, InvokeStep, SendListStep],
     Field(discriminator="action"),
 ]
 
@@ -244,7 +298,7 @@ class Automation(_Strict):
 def _invoke_depth(steps: list[Any]) -> int:
     deepest = 0
     for step in steps:
-        if isinstance(step, InvokeStep):
+        if isinstance(step, InvokeStep) and step.automation is not None:
             deepest = max(deepest, 1 + _invoke_depth(step.automation.steps))
         elif isinstance(step, IfStep):
             deepest = max(deepest, _invoke_depth(step.then), _invoke_depth(step.else_))
@@ -257,22 +311,28 @@ class InvokeRequest(_Strict):
     automation: Automation
     data: dict[str, Any] = Field(default_factory=dict)
     profile: dict[str, Any] = Field(default_factory=dict)
-    recipient: str = Field(min_length=1, max_length=200)
+    recipient: str | None = Field(default=None, min_length=1, max_length=200)
     template: str | None = Field(default=None, min_length=1, max_length=200)
+    brand: str | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
     def _send_has_template(self) -> "InvokeRequest":
-        _check_sends(self.automation.steps, self.template)
+        _check_sends(self.automation.steps, self.template, self.recipient)
         return self
 
 
-def _check_sends(steps: list[Any], template: str | None) -> None:
+def _check_sends(steps: list[Any], template: str | None, recipient: str | None) -> None:
     for i, step in enumerate(steps):
         if isinstance(step, SendStep) and step.message is None and step.template is None and template is None:
             raise ValueError(f"send step {i} has no message and no template, and the request has no template")
+        if isinstance(step, SendStep) and recipient is None and step.recipient is None and (
+                step.message is None or step.message.to is None):
+            raise ValueError(f"send step {i} has no recipient, and the request has none")
+        if isinstance(step, UpdateProfileStep) and recipient is None and step.recipient_id is None:
+            raise ValueError(f"update-profile step {i} has no recipient_id, and the request has no recipient")
         if isinstance(step, IfStep):
-            _check_sends(step.then, template)
-            _check_sends(step.else_, template)
+            _check_sends(step.then, template, recipient)
+            _check_sends(step.else_, template, recipient)
 
 
 IfStep.model_rebuild()

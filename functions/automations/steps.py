@@ -89,7 +89,7 @@ def build_send_message(spec: Mapping[str, Any], run: RunRecord) -> dict[str, Any
         if not message.get("to"):
             message["to"] = [_recipient(run.recipient, run)]
         return message
-    message: dict[str, Any] = {"to": _recipient(spec.get("recipient") or run.recipient, run),
+    message: dict[str, Any] = {"to": _recipient(spec.get("recipient") or run.recipient, run, spec.get("profile")),
                                "template": spec.get("template") or run.template,
                                "data": {**run.data, **(spec.get("data") or {})}}
     if spec.get("channels"):
@@ -97,11 +97,13 @@ def build_send_message(spec: Mapping[str, Any], run: RunRecord) -> dict[str, Any
     return message
 
 
-def _recipient(user_id: str, run: RunRecord) -> dict[str, Any]:
-    """``{"user_id", <address fields>}``: the run's profile addresses only the run's own recipient."""
+def _recipient(user_id: str, run: RunRecord, profile: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``{"user_id", <address fields>}``: the run's profile addresses only the run's own recipient; a send
+    step's own ``profile`` (Courier) addresses its recipient, over the run's."""
     to: dict[str, Any] = {"user_id": user_id}
     if user_id == run.recipient:
         to.update({k: run.profile[k] for k in _ADDRESS_FIELDS if run.profile.get(k)})
+    to.update({k: profile[k] for k in _ADDRESS_FIELDS if (profile or {}).get(k)})
     return to
 
 
@@ -159,8 +161,19 @@ def _fetch_data(instr, run, step, ctx, hop_until) -> StepOutcome:
         if left < 0.1:
             raise StepFailed(f"step {instr['i']} (fetch-data): no time left in this invocation to fetch")
         timeout = min(timeout, left)
+    body = hook.get("body")
+    if isinstance(body, str):  # Courier sends a body as a string: JSON text goes as that JSON
+        try:
+            body = json.loads(body)
+        except ValueError:
+            pass
+    url = hook["url"]
+    if hook.get("params"):
+        from urllib.parse import urlencode
+
+        url += ("&" if "?" in url else "?") + urlencode(hook["params"])
     try:
-        resp = ctx.http.fetch(hook.get("method", "GET"), hook["url"], json_body=hook.get("body"),
+        resp = ctx.http.fetch(hook.get("method", "GET"), url, json_body=body,
                               headers=hook.get("headers"), timeout=timeout,
                               max_bytes=spec.get("max_bytes", 262_144))
     except AddressRefused as exc:
@@ -217,13 +230,21 @@ def _update_profile(instr, run, step, ctx, hop_until) -> StepOutcome:
 def _invoke(instr, run, step, ctx, hop_until) -> StepOutcome:
     spec = instr["spec"]
     child = derived_id("run", run.run_id, instr["i"], "invoke")
+    automation = spec.get("automation")
+    template = spec.get("template") or run.template
+    if automation is None:  # Courier's invoke step names a stored automation template
+        automation = ctx.requests.automation_template(spec["template"])
+        if automation is None:
+            raise StepFailed(f"step {instr['i']} (invoke): no automation template {spec['template']!r} "
+                             "(relay automations put)")
+        template = run.template
     body: dict[str, Any] = {
-        "automation": spec["automation"],
+        "automation": automation,
         "data": spec["data"] if spec.get("data") is not None else run.data,
         "profile": spec["profile"] if spec.get("profile") is not None else run.profile,
-        "recipient": spec.get("recipient") or run.recipient,
     }
-    template = spec.get("template") or run.template
+    if spec.get("recipient") or run.recipient:  # a run addressed per step has none to hand down
+        body["recipient"] = spec.get("recipient") or run.recipient
     if template:
         body["template"] = template
     ctx.requests.put_automation_request(child, body)

@@ -28,7 +28,10 @@ def record_handler(record: SQSRecord, lambda_context: Any = None) -> dict[str, A
     from functions.automations.bootstrap import get_deps, validate_send_message
     from functions.automations.core import parse_job, run_job, utc_now
     from functions.automations.steps import StepContext
+    from functions.shared.delayed_send import is_release
 
+    if is_release(record.body):
+        return _release(record)
     try:
         job = parse_job(record.body)
         deps = get_deps()
@@ -43,6 +46,40 @@ def record_handler(record: SQSRecord, lambda_context: Any = None) -> dict[str, A
                                    "next": result.next_step})
     return {"runId": job.run_id, "step": job.step, "outcome": result.outcome}
 
+
+
+def _release(record: SQSRecord) -> dict[str, Any]:
+    """A delayed send's job: hop again, or store the request released (the send worker then delivers it)."""
+    from functions.automations.bootstrap import get_deps
+    from functions.automations.core import utc_now
+    from functions.shared.delayed_send import parse_release, run_release
+    from functions.shared.request_store import get_json, send_key
+    from functions.shared.settings import get_settings
+
+    bucket = get_settings().request_bucket
+
+    def load(request_id: str) -> Any:
+        try:
+            return get_json(bucket, send_key(request_id))
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise
+
+    def store(request_id: str, doc: dict[str, Any]) -> None:
+        from functions.shared.request_store import put_json
+
+        put_json(bucket, send_key(request_id), doc)
+
+    try:
+        job = parse_release(record.body)
+        outcome = run_release(job, utc_now(), enqueue=lambda body, wait: get_deps().queue.enqueue(body, wait),
+                              load=load, store=store)
+    except Exception as exc:
+        logger.warning("release failed", extra={"messageId": record.message_id, "error": f"{type(exc).__name__}: {exc}"})
+        raise
+    logger.info("release done", extra={"requestId": job.request_id, "outcome": outcome})
+    return {"requestId": job.request_id, "outcome": outcome}
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -24,6 +24,8 @@ class Delivery:
     # epoch ms by which a provider must stop retrying transient errors itself (the invocation's budget
     # less what the worker needs to settle); None: no deadline, the provider's attempt limit applies
     deadline_ms: int | None = None
+    # the HTML body when the content has one (Elemental for email); else providers derive it from the text
+    html: str | None = None
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ class OutboxProvider(Provider):
             "title": delivery.title, "body": delivery.body, "recipient": delivery.recipient,
             "deliveredAt": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
         }
+        if delivery.html is not None:
+            doc["html"] = delivery.html
         self._client().put_object(
             Bucket=self._bucket, Key=outbox_key(delivery.channel, delivery.message_id, delivery.delivery_id),
             Body=json.dumps(doc, default=str).encode(), ContentType="application/json",

@@ -99,7 +99,7 @@ class SesProvider(Provider):
             "Content": {"Simple": {
                 "Subject": {"Data": subject, "Charset": "UTF-8"},
                 "Body": {"Text": {"Data": delivery.body, "Charset": "UTF-8"},
-                         "Html": {"Data": html_part(subject, delivery.body), "Charset": "UTF-8"}},
+                         "Html": {"Data": delivery.html or html_part(subject, delivery.body), "Charset": "UTF-8"}},
             }},
             "EmailTags": ses_tags(delivery, self._stage),
         }

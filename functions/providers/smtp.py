@@ -81,6 +81,8 @@ class SmtpProvider(Provider):
         msg["Message-ID"] = f"<{delivery.delivery_id}@relay>"
         msg["X-Relay-Message-Id"] = delivery.message_id
         msg.set_content(delivery.body)
+        if delivery.html:  # Elemental content: the text part first, then its HTML alternative
+            msg.add_alternative(delivery.html, subtype="html")
         return msg
 
     def _context(self) -> "ssl.SSLContext":

@@ -5,15 +5,15 @@ import json
 from typing import Any
 
 from functions.automations.core import run_is_canceled
-from functions.send_worker.ports import (ClaimResult, ClaimStore, EventLog, Outcome, RunState, SuppressionList,
-                                         TemplateStore)
+from functions.send_worker.ports import (ClaimResult, ClaimStore, DelayedSends, EventLog, Outcome, RunState,
+                                         SuppressionList, TemplateStore)
 from functions.shared import aws
 from functions.shared.dynamo_values import to_plain
 from functions.shared.statuses import ClaimStatus
 from functions.shared.suppression import SuppressionEntry, suppression_key
 
 __all__ = ["DynamoClaimStore", "DynamoEventLog", "DynamoRunState", "DynamoSuppressionList", "S3TemplateStore",
-           "template_key"]
+           "SqsDelayedSends", "template_key"]
 
 
 def _table(name: str) -> Any:
@@ -103,6 +103,11 @@ class DynamoRunState(RunState):
         # the job worker's rule: a later reuse of the token does not cancel this run
         return run_is_canceled(run.get("status"), (fired or {}).get("canceledAt"), run.get("createdAt"))
 
+    def request_canceled(self, request_id: str) -> bool:
+        item = _table(self._name).get_item(Key={"pk": f"CANCEL#{request_id}", "sk": "CANCEL"},
+                                           ConsistentRead=True).get("Item")
+        return item is not None
+
     def profile(self, user_id: str) -> dict[str, Any] | None:
         item = _table(self._name).get_item(Key={"pk": f"PROFILE#{user_id}", "sk": "PROFILE"}).get("Item")
         if not item:
@@ -123,6 +128,22 @@ class DynamoSuppressionList(SuppressionList):
         # consistent: a bounce recorded a moment ago must stop the very next send
         item = _table(self._name).get_item(Key=suppression_key(channel, address), ConsistentRead=True).get("Item")
         return SuppressionEntry.from_item(to_plain(item)) if item else None
+
+
+class SqsDelayedSends(DelayedSends):
+    """Release jobs on the job queue (:mod:`functions.shared.delayed_send`)."""
+
+    def __init__(self, queue_url: str) -> None:
+        self._url = queue_url
+
+    def schedule(self, request_id: str, until: Any) -> None:
+        from datetime import datetime, timezone
+
+        from functions.automations.delays import next_hop_seconds
+        from functions.shared.delayed_send import release_job
+
+        aws.client("sqs").send_message(QueueUrl=self._url, MessageBody=json.dumps(release_job(request_id, until)),
+                                       DelaySeconds=next_hop_seconds(until, datetime.now(timezone.utc)))
 
 
 def template_key(name: str) -> str:

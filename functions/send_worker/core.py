@@ -22,12 +22,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from functions.providers.base import Delivery
-from functions.send_worker.ports import (ClaimStore, EventLog, Outcome, ProviderRegistry, RunState, SuppressionList,
-                                         TemplateStore)
-from functions.send_worker.render import RenderError, render
+from functions.send_worker.content import render_context, render_for_channel
+from functions.send_worker.ports import (ClaimStore, DelayedSends, EventLog, Outcome, ProviderRegistry, RunState,
+                                         SuppressionList, TemplateStore)
+from functions.send_worker.render import RenderError
 from functions.shared.channels import ADDRESS_FIELD, DEFAULT_CHANNELS, address_for, recipient_key
 from functions.shared.errors import BadContent, RetryableError
 from functions.shared.ids import message_id as make_message_id
+from functions.shared.message_meta import message_meta
+from functions.shared.schedule import due_at, expires_at, iso
 from functions.shared.statuses import DeliveryReason
 from functions.shared.statuses import MessageStatus as S
 
@@ -69,6 +72,8 @@ class SendPorts:
     suppressions: SuppressionList | None = None
     # epoch ms by which providers stop retrying themselves (the invocation's budget); None: no deadline
     deadline_ms: int | None = None
+    # where a delayed send waits (the job queue's delay hops); None: delays are not honoured (tests, tools)
+    delayed: DelayedSends | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,8 @@ def expand(message: dict[str, Any]) -> list[RecipientPlan]:
     routing = message.get("routing") if isinstance(message.get("routing"), dict) else {}
     method = routing.get("method", "all")
     channels = routing.get("channels") or message.get("channels") or list(DEFAULT_CHANNELS)
+    if isinstance(channels, dict):  # Courier's per-channel settings: its channels, every one of them
+        channels = list(channels) or list(DEFAULT_CHANNELS)
     if isinstance(channels, str):
         channels = [channels]
     if not isinstance(channels, list) or not all(isinstance(c, str) and c for c in channels):
@@ -148,13 +155,20 @@ class _Request:
     _template: Any = field(default=None)
     _template_loaded: bool = False
     _missing: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.meta = message_meta(self.message)
 
     def canceled(self) -> bool:
-        if self.run_id is None:
-            return False
         if self._canceled is None:
-            self._canceled = self.ports.runs.is_canceled(self.run_id)
+            # only a delayed send can be canceled by id (POST /messages/{id}/cancel): no read for the others
+            by_id = isinstance(self.message.get("delay"), dict) and self.ports.runs.request_canceled(self.request_id)
+            self._canceled = bool(by_id) or (self.run_id is not None and self.ports.runs.is_canceled(self.run_id))
         return self._canceled
+
+    def cancel_reason(self) -> str:
+        return f"run {self.run_id} was canceled" if self.run_id else f"request {self.request_id} was canceled"
 
     def template(self) -> tuple[dict[str, Any] | None, str]:
         """Inline content or the named template, or None and the reason it is missing."""
@@ -193,6 +207,11 @@ def process_request(doc: dict[str, Any], ports: SendPorts) -> list[MessagePlan]:
     source = doc.get("source") if isinstance(doc.get("source"), dict) else {}
     run_id = source.get("runId") if isinstance(source.get("runId"), str) else None
     req = _Request(request_id, run_id, message, ports)
+    due = due_at(message)
+    if due is not None and not doc.get("released") and ports.delayed is not None \
+            and int(due.timestamp() * 1000) > ports.now_ms():
+        ports.delayed.schedule(request_id, due)  # the job queue's hops bring it back, released, when due
+        return []
     settled: list[MessagePlan] = []
     for plan in expand(message):
         profile = _profile_if_needed(plan, ports)
@@ -259,7 +278,10 @@ def _decide_and_deliver(req: _Request, plan: RecipientPlan, channel: str, profil
                        provider_message_id=provider_message_id)
 
     if req.canceled():
-        return settled(S.CANCELED, f"run {req.run_id} was canceled")
+        return settled(S.CANCELED, req.cancel_reason())
+    expiry = expires_at(req.message)
+    if expiry is not None and ports.now_ms() > int(expiry.timestamp() * 1000):
+        return settled(S.UNDELIVERABLE, DeliveryReason.EXPIRED, detail=f"the message expired at {iso(expiry)}")
     if forced_reason:
         return settled(S.UNROUTABLE, forced_reason)
     if channel not in ADDRESS_FIELD:
@@ -278,12 +300,9 @@ def _decide_and_deliver(req: _Request, plan: RecipientPlan, channel: str, profil
     template, missing = req.template()
     if template is None:
         return settled(S.UNROUTABLE, missing)
-    per_channel = (template.get("channels") or {}).get(channel) if isinstance(template.get("channels"), dict) else None
-    source = {**template, **per_channel} if isinstance(per_channel, dict) else template
-    data = req.message.get("data") if isinstance(req.message.get("data"), dict) else {}
-    context = {**data, "recipient": plan.recipient, "profile": profile or {}}
+    context = render_context(req.message, plan.recipient, profile)
     try:
-        rendered = render(source, context)
+        rendered = render_for_channel(template, channel, req.message, context)
     except RenderError as exc:
         return settled(S.UNROUTABLE, str(exc))
     # a provider with receipts (ses) reports on events timestamped after the call began: SENT carries
@@ -291,7 +310,9 @@ def _decide_and_deliver(req: _Request, plan: RecipientPlan, channel: str, profil
     t_call = ports.now_ms()
     result = provider.deliver(Delivery(
         message_id=mid, delivery_id=did, request_id=req.request_id, channel=channel, address=address,
-        title=rendered.title, body=rendered.body, recipient=plan.recipient, data=data, deadline_ms=ports.deadline_ms,
+        title=rendered.title, body=rendered.body, recipient=plan.recipient,
+        data={k: v for k, v in context.items() if k not in ("recipient", "profile")}, deadline_ms=ports.deadline_ms,
+        html=rendered.html,
     ))
     if not result.delivered:
         return settled(S.UNDELIVERABLE, result.reason, result.provider, did, detail=result.detail)
@@ -313,6 +334,8 @@ def _put(req: _Request, plan: RecipientPlan, channel: str, mid: str, status: S, 
         provider=outcome.provider if outcome is not None and status in (S.SENT, S.DELIVERED, S.UNDELIVERABLE) else None,
         delivery_id=outcome.delivery_id if outcome is not None and status != S.ENQUEUED else None,
     )
+    item.update(req.meta)
+    item["enqueuedAt"] = outcome.events[0][0] if outcome is not None and outcome.events else ts
     if outcome is not None and is_final and outcome.detail:
         item["detail"] = outcome.detail
     if outcome is not None and outcome.provider_message_id and status in (S.SENT, S.DELIVERED):

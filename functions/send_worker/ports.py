@@ -11,7 +11,7 @@ from functions.shared.statuses import MessageStatus
 from functions.shared.suppression import SuppressionEntry
 
 __all__ = ["Outcome", "ClaimResult", "ClaimStore", "EventLog", "RunState", "SuppressionList", "TemplateStore",
-           "ProviderRegistry"]
+           "ProviderRegistry", "DelayedSends"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,18 @@ class RunState(ABC):
     @abstractmethod
     def profile(self, user_id: str) -> dict[str, Any] | None:
         """``PROFILE#<user_id>/PROFILE`` (addresses for a recipient given by user id), or None."""
+
+    def request_canceled(self, request_id: str) -> bool:
+        """Whether ``CANCEL#<requestId>`` was written (``POST /messages/{id}/cancel`` of a delayed send)."""
+        return False
+
+
+class DelayedSends(ABC):
+    """Where a delayed send waits: a job on the job queue that re-stores it, released, when it is due."""
+
+    @abstractmethod
+    def schedule(self, request_id: str, until: Any) -> None:
+        """Enqueue the release of ``send/<requestId>.json`` at ``until`` (an aware datetime)."""
 
 
 class SuppressionList(ABC):

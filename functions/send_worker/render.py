@@ -7,13 +7,14 @@ empty string. Every failure becomes :class:`RenderError` with a reason the messa
 """
 from __future__ import annotations
 
+import re
 import sys
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["RenderError", "Rendered", "render", "MAX_RENDERED_CHARS"]
+__all__ = ["RenderError", "Rendered", "render", "render_text", "courier_variables", "MAX_RENDERED_CHARS"]
 
 MAX_RENDERED_CHARS = 262_144  # per field: a template that expands beyond this is refused
 _env: Any = None
@@ -25,10 +26,36 @@ class RenderError(ValueError):
 
 @dataclass(frozen=True)
 class Rendered:
-    """The rendered title and body."""
+    """The rendered title and body (text), and an HTML body when the content has one (Elemental, email)."""
 
     title: str
     body: str
+    html: str | None = None
+
+
+# Courier's designer templates write variables as {name} or {data.path}; relay's as {{ name }}
+_COURIER_VARIABLE = re.compile(r"(?<![{%#])\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}(?!\})")
+
+
+def _resolves(path: str, context: dict[str, Any]) -> bool:
+    value: Any = context
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True
+
+
+def courier_variables(source: str, context: dict[str, Any]) -> str:
+    """``{name}`` → ``{{ name }}`` for every name ``context`` has; other braces stay as written.
+
+    Only names that resolve are converted, so literal braces in a message ("{a}" in a code sample) are
+    kept rather than failing as a missing variable.
+    """
+    if "{" not in source:
+        return source
+    return _COURIER_VARIABLE.sub(
+        lambda m: "{{ " + m.group(1) + " }}" if _resolves(m.group(1), context) else m.group(0), source)
 
 
 MAX_POWER_EXPONENT = 1_000  # 9 ** 10**9 would pin the CPU: exponents beyond this are refused
@@ -122,6 +149,17 @@ def _render_one(name: str, source: str, context: dict[str, Any]) -> str:
         sys.settrace(previous)
 
 
+def render_text(name: str, source: str, context: dict[str, Any]) -> str:
+    """Render one template string (Courier's ``{name}`` and Jinja2's ``{{ name }}``) in the sandbox.
+
+    Raises
+    ------
+    RenderError
+        As :func:`render`.
+    """
+    return _render_one(name, courier_variables(source, context), context)
+
+
 def render(template: dict[str, Any], context: dict[str, Any]) -> Rendered:
     """Render ``{"title", "body"}`` with ``context``.
 
@@ -143,4 +181,4 @@ def render(template: dict[str, Any], context: dict[str, Any]) -> Rendered:
     title = template.get("title") or ""
     if not isinstance(title, str):
         raise RenderError("template title is not a string")
-    return Rendered(title=_render_one("title", title, context), body=_render_one("body", body, context))
+    return Rendered(title=render_text("title", title, context), body=render_text("body", body, context))

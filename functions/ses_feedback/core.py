@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from functions.send_worker.core import event_item
 from functions.shared.errors import BadContent
+from functions.shared.message_meta import META_ATTRIBUTES
 from functions.shared.statuses import DeliveryReason
 from functions.shared.statuses import MessageStatus as S
 from functions.shared.suppression import SuppressionEntry
@@ -203,6 +204,8 @@ def next_event(feedback: Feedback, existing: list[Mapping[str, Any]], retention_
         ts=ts, seq=feedback.seq, reason=feedback.reason, provider=provider,
         delivery_id=feedback.delivery_id or base.get("deliveryId"), retention_days=retention_days)
     item["feedbackId"] = feedback.feedback_id
+    # the send's metadata rides on every event, so the VIEW this one becomes keeps its tags and trace id
+    item.update({k: base[k] for k in META_ATTRIBUTES if base.get(k) not in (None, "", [])})
     if feedback.detail:
         item["detail"] = feedback.detail
     if feedback.provider_message_id:

@@ -113,8 +113,8 @@ def fetch(method: str, url: str, *, json_body: Any = None, headers: Mapping[str,
     import json
 
     method = method.upper()
-    if method not in ("GET", "POST"):
-        raise AddressRefused(f"method {method!r} is not allowed: only GET and POST")
+    if method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        raise AddressRefused(f"method {method!r} is not allowed: only GET, POST, PUT, PATCH and DELETE")
     deadline = time.monotonic() + timeout
     body = None if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
     req_headers = {k: v for k, v in (headers or {}).items() if k.lower() not in ("host", "content-length")}
@@ -133,7 +133,7 @@ def fetch(method: str, url: str, *, json_body: Any = None, headers: Mapping[str,
         location = resp_headers.get("location")
         if status in _REDIRECTS and location:
             current = urljoin(current, location)
-            if status == 303 or (status in (301, 302) and method == "POST"):
+            if status == 303 or (status in (301, 302) and method != "GET"):
                 method, body = "GET", None
                 req_headers = {k: v for k, v in req_headers.items() if k.lower() != "content-type"}
             continue

@@ -11,7 +11,8 @@ from typing import Any
 
 from functions.shared import aws
 
-__all__ = ["put_send_request", "put_automation_request", "get_json", "send_key", "automation_key", "utc_now_iso"]
+__all__ = ["put_send_request", "put_automation_request", "get_json", "send_key", "automation_key", "utc_now_iso",
+           "named_key", "get_named", "put_named", "put_json", "NAME_PATTERN", "NAMED_PREFIXES"]
 
 
 def utc_now_iso() -> str:
@@ -34,6 +35,11 @@ def _put(bucket: str, key: str, doc: dict[str, Any]) -> None:
         Bucket=bucket, Key=key, Body=json.dumps(doc, separators=(",", ":"), default=str).encode(),
         ContentType="application/json",
     )
+
+
+def put_json(bucket: str, key: str, doc: dict[str, Any]) -> None:
+    """Write ``doc`` at ``key`` as it is (a delayed send's release re-stores its request this way)."""
+    _put(bucket, key, doc)
 
 
 def put_send_request(bucket: str, request_id: str, message: dict[str, Any],
@@ -73,3 +79,48 @@ def get_json(bucket: str, key: str) -> dict[str, Any]:
     """Read a JSON object from the request store (raises botocore's ``NoSuchKey`` when absent)."""
     body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     return json.loads(body)
+
+
+# Named documents: notification templates (``templates/``) and automation templates (``automation-templates/``).
+NAMED_PREFIXES = ("templates", "automation-templates")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$"
+
+
+def named_key(prefix: str, name: str) -> str | None:
+    """``<prefix>/<name>.json``, or None for a name that is not one safe path segment."""
+    import re
+
+    if prefix not in NAMED_PREFIXES or not re.match(NAME_PATTERN, name) or ".." in name:
+        return None
+    return f"{prefix}/{name}.json"
+
+
+def get_named(bucket: str, prefix: str, name: str) -> dict[str, Any] | None:
+    """The named document, or None when it is absent or not a JSON object."""
+    key = named_key(prefix, name)
+    if key is None:
+        return None
+    try:
+        doc = get_json(bucket, key)
+    except ValueError:  # not JSON: nothing usable is stored under that name
+        return None
+    except Exception as exc:
+        if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            return None
+        raise
+    return doc if isinstance(doc, dict) else None
+
+
+def put_named(bucket: str, prefix: str, name: str, doc: dict[str, Any]) -> str:
+    """Store a named document; returns its key.
+
+    Raises
+    ------
+    ValueError
+        For a name that is not one safe path segment.
+    """
+    key = named_key(prefix, name)
+    if key is None:
+        raise ValueError(f"name {name!r} must be 1-200 letters, digits, '_', '-' or '.', starting with a letter or digit")
+    _put(bucket, key, doc)
+    return key

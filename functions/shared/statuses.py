@@ -39,6 +39,7 @@ class DeliveryReason(StrEnum):
     RENDERING_FAILURE = "RENDERING_FAILURE"  # SES could not render a template (Rendering Failure event)
     SUPPRESSED = "SUPPRESSED"              # the address is on relay's (or SES's) suppression list: not sent
     INVALID_ADDRESS = "INVALID_ADDRESS"    # the provider refused the address itself (e.g. not E.164)
+    EXPIRED = "EXPIRED"                    # the message's expiry (or timeout.message) passed before delivery
 
 
 class RunStatus(StrEnum):

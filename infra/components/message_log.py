@@ -19,6 +19,7 @@ LOG_INDEXES = (
     Index("by_status", "status", "updatedAt"),
     Index("by_run", "runId", "updatedAt"),
     Index("by_request", "requestId", "updatedAt"),
+    Index("by_trace", "traceId", "updatedAt"),  # GET /messages?trace_id= (Courier's metadata.trace_id)
 )
 
 

@@ -25,6 +25,8 @@ class SendPipelineArgs:
     api_reserved_concurrency: int = -1
     # what the configured providers need beyond the outbox (ses, sns SMS, the SMTP password): policies.delivery_statements
     delivery_statements: Optional[pulumi.Input[list[dict[str, Any]]]] = None
+    # delayed sends wait on the job queue: the send worker enqueues their release
+    job_queue_arn: Optional[pulumi.Input[str]] = None
 
 
 class SendPipeline(pulumi.ComponentResource):
@@ -43,8 +45,9 @@ class SendPipeline(pulumi.ComponentResource):
             opts=child)
 
         send_statements = pulumi.Output.all(args.bucket_arn, args.state_table_arn, args.message_table_arn,
-                                            args.async_dlq_arn, args.delivery_statements or []).apply(
-            lambda a: policies.send_worker_statements(*a[:4]) + list(a[4]))
+                                            args.async_dlq_arn, args.delivery_statements or [],
+                                            args.job_queue_arn or "").apply(
+            lambda a: policies.send_worker_statements(*a[:4], job_queue_arn=a[5] or None) + list(a[4]))
         self.send_worker = PythonFunction(
             f"{name}-send-worker", args.functions.args("send-worker", send_statements, environment=env),
             opts=child)

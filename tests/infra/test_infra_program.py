@@ -207,10 +207,11 @@ def test_tables_keys_streams_ttl_and_views_match_contract(stack: BuiltStack) -> 
         "by_status": [("status", "HASH"), ("updatedAt", "RANGE")],
         "by_run": [("runId", "HASH"), ("updatedAt", "RANGE")],
         "by_request": [("requestId", "HASH"), ("updatedAt", "RANGE")],
+        "by_trace": [("traceId", "HASH"), ("updatedAt", "RANGE")],
     }
     attrs = {a["name"]: a["type"] for a in views["attributes"]}
     assert attrs == {"pk": "S", "sk": "S", "recipient": "S", "status": "S", "runId": "S", "requestId": "S",
-                     "updatedAt": "N"}
+                     "traceId": "S", "updatedAt": "N"}
 
 
 def test_request_store_private_encrypted_tls_only_with_lifecycle(stack: BuiltStack) -> None:

@@ -89,7 +89,7 @@ def test_send_without_any_template_refused():
 
 def test_get_with_body_refused():
     errors = _errors(_req({"action": "fetch-data", "webhook": {"url": "http://x.example/", "body": {"a": 1}}}))
-    assert any("body is only allowed with method POST" in msg for _, msg in errors)
+    assert any("body is not allowed with method GET" in msg for _, msg in errors)
 
 
 def test_message_and_defaults_together_refused():

@@ -149,12 +149,17 @@ def test_random_duration_text_parses_or_raises_delay_error(text):
     assert 0 <= seconds <= 366 * 86_400
 
 
-def test_until_needs_timezone():
+def test_until_forms_parse_to_utc():
     assert parse_until("2026-01-01T09:00:00+02:00") == datetime(2026, 1, 1, 7, tzinfo=timezone.utc)
     assert parse_until("2026-01-01T09:00:00Z").tzinfo is not None
+    # Courier's forms: no zone is UTC, the basic format, a date alone, a one-digit hour offset
+    assert parse_until("2026-01-01T09:00:00") == datetime(2026, 1, 1, 9, tzinfo=timezone.utc)
+    assert parse_until("20240408T080910.123") == datetime(2024, 4, 8, 8, 9, 10, 123000, tzinfo=timezone.utc)
+    assert parse_until("2025-01-01") == datetime(2025, 1, 1, tzinfo=timezone.utc)
+    assert parse_until("2024-10-11T06:37:25+7:00") == datetime(2024, 10, 10, 23, 37, 25, tzinfo=timezone.utc)
     with pytest.raises(DelayError) as exc:
-        parse_until("2026-01-01T09:00:00")
-    assert "has no timezone" in str(exc.value)
+        parse_until("Mo-Fr 09:00-17:00")
+    assert "opening hours" in str(exc.value)
     with pytest.raises(DelayError) as exc:
         parse_until("next tuesday")
     assert "not an ISO 8601 timestamp" in str(exc.value)
