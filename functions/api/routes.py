@@ -26,7 +26,7 @@ class Route:
     template: str
     name: str
     endpoint: Endpoint = field(compare=False)
-    scope: str = SCOPE_READ
+    scope: str  # no default: a route that forgot its scope must not pass as read-only
 
     @property
     def pattern(self) -> re.Pattern[str]:
