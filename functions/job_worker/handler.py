@@ -12,7 +12,6 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 logger = Logger(service="job-worker")
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def _time_left(context: Any) -> Callable[[], float | None]:
@@ -83,5 +82,12 @@ def _release(record: SQSRecord) -> dict[str, Any]:
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """SQS event source mapping entry point."""
+    """SQS event source mapping entry point.
+
+    A processor per invocation, not one per module: a BatchProcessor keeps the batch it works on (records,
+    successes, failures) on itself, and the local data plane runs a function's concurrent invocations as
+    threads of one process — a shared one would answer one batch with another's failures (and delete jobs
+    that never ran). In Lambda one environment runs one invocation at a time; this is correct there too.
+    """
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

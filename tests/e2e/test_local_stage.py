@@ -42,6 +42,7 @@ def stage(fault: FaultServer, poison_fault: FaultServer, tmp_path_factory) -> Lo
                      state_dir=state / "state", env_extra={"RELAY_TRACE": str(state / "trace.jsonl")})
     st.trace = state / "trace.jsonl"  # type: ignore[attr-defined]
     yield st
+    (state / "relay-up.log").write_text("".join(st.lines))  # what the stage said, for a failed run
     code = st.stop()
     assert code == 0, f"relay up must exit 0 after SIGINT, got {code}: {''.join(st.lines[-20:])}"
 

@@ -221,3 +221,32 @@ def test_fetch_never_outlives_the_invocation(stage):
     response = job_handler(stage.sqs_event(messages), _Context(remaining_ms=550))
     assert len(response["batchItemFailures"]) == 1
     assert "no time left in this invocation" in _step(stage, run_id, 0)["error"]
+
+
+def test_concurrent_invocations_answer_each_batch_with_its_own_failures() -> None:
+    """The local data plane runs a function's concurrent invocations as threads of one process: each batch
+    must get back exactly its own failures (a shared processor mixed them up and deleted jobs never run)."""
+    import threading
+
+    from functions.job_worker import handler
+
+    def batch(n: int) -> dict:
+        return {"Records": [{"messageId": f"b{n}-m{i}", "receiptHandle": "r", "body": "not a job",
+                             "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+                             "md5OfBody": "", "eventSource": "aws:sqs",
+                             "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}
+                            for i in range(20)]}
+
+    answers: dict[int, set[str]] = {}
+    start = threading.Barrier(8)
+
+    def invoke(n: int) -> None:
+        start.wait()
+        answers[n] = {f["itemIdentifier"] for f in handler.lambda_handler(batch(n), None)["batchItemFailures"]}
+
+    threads = [threading.Thread(target=invoke, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == {n: {f"b{n}-m{i}" for i in range(20)} for n in range(8)}
