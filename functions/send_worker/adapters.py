@@ -27,8 +27,10 @@ def _is_conditional_failure(exc: Exception) -> bool:
 class DynamoClaimStore(ClaimStore):
     """``DELIVERY#<messageId>/CLAIM`` items in the state table.
 
-    ``status`` is ``CLAIMED`` (with ``leaseUntil``) while a delivery is in flight, then ``DONE`` with
-    the outcome. A claim whose lease ran out (the invocation crashed) can be taken over.
+    ``status`` is ``CLAIMED`` with ``leaseUntil``: written once, by the conditional put that takes it. The
+    delivery's final events settle the message (the claim is not written again); a claim whose lease ran
+    out can be taken over, and the taker reads the events first. ``DONE`` with the outcome is what earlier
+    versions wrote on settling, still honoured.
     """
 
     def __init__(self, table_name: str, retention_days: int = 30) -> None:
@@ -38,14 +40,16 @@ class DynamoClaimStore(ClaimStore):
         table = _table(self._name)
         key = {"pk": f"DELIVERY#{message_id}", "sk": "CLAIM"}
         try:
-            table.put_item(
+            # ALL_OLD (free): an earlier attempt's claim comes back, so a takeover is known without a read
+            old = table.put_item(
                 Item={**key, "deliveryId": delivery_id, "status": ClaimStatus.CLAIMED, "leaseUntil": now_ms + lease_ms,
                       "claimedAt": now_ms, "expiresAt": now_ms // 1000 + self._retention_days * 86_400},
                 ConditionExpression="attribute_not_exists(pk) OR (#s = :claimed AND leaseUntil < :now)",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":claimed": ClaimStatus.CLAIMED, ":now": now_ms},
-            )
-            return ClaimResult(acquired=True)
+                ReturnValues="ALL_OLD",
+            ).get("Attributes")
+            return ClaimResult(acquired=True, taken_over=bool(old))
         except Exception as exc:
             if not _is_conditional_failure(exc):
                 raise
@@ -53,15 +57,6 @@ class DynamoClaimStore(ClaimStore):
         if item.get("status") == ClaimStatus.DONE and "outcome" in item:
             return ClaimResult(acquired=False, outcome=Outcome.from_item(item["outcome"]))
         return ClaimResult(acquired=False, lease_until_ms=item.get("leaseUntil"))
-
-    def finish(self, message_id: str, delivery_id: str, outcome: Outcome) -> None:
-        _table(self._name).update_item(
-            Key={"pk": f"DELIVERY#{message_id}", "sk": "CLAIM"},
-            UpdateExpression="SET #s = :done, outcome = :outcome REMOVE leaseUntil",
-            ConditionExpression="deliveryId = :did",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":done": ClaimStatus.DONE, ":outcome": outcome.as_item(), ":did": delivery_id},
-        )
 
     def release(self, message_id: str, delivery_id: str) -> None:
         try:
@@ -84,6 +79,30 @@ class DynamoEventLog(EventLog):
 
     def put(self, item: dict[str, Any]) -> None:
         _table(self._name).put_item(Item=item)
+
+    def put_all(self, items: list[dict[str, Any]]) -> None:
+        """One BatchWriteItem (boto3's batch writer resends what DynamoDB leaves unprocessed)."""
+        if len(items) == 1:
+            self.put(items[0])
+            return
+        with _table(self._name).batch_writer() as batch:
+            for item in items:
+                batch.put_item(Item=item)
+
+    def events(self, message_id: str) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Key
+
+        table, items, start = _table(self._name), [], None
+        while True:
+            kw: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"MSG#{message_id}") & Key("sk").begins_with("EVT#"),
+                                  "ConsistentRead": True}
+            if start:
+                kw["ExclusiveStartKey"] = start
+            page = table.query(**kw)
+            items += [to_plain(i) for i in page.get("Items", [])]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return items
 
 
 class DynamoRunState(RunState):

@@ -13,8 +13,11 @@ Routing:
   UNROUTABLE message on the first channel.
 
 At most once per message id: a conditional claim (with a lease) is taken before anything is
-delivered, and the settled outcome is stored on the claim; a replayed S3 event finds it and
-re-writes the same events (same keys, so the puts are idempotent) instead of delivering again.
+delivered, and the delivery's final events — written together, in one request, once the provider has
+answered — settle it: the claim is written once, never again. A replayed S3 event that finds the claim
+held (or takes over one whose lease ran out) reads the message's events and, if they record an outcome,
+returns it instead of delivering again. Claims settled by earlier versions (``DONE`` with the outcome on
+the claim) are replayed from the claim, as before.
 """
 from __future__ import annotations
 
@@ -246,11 +249,16 @@ def _one(req: _Request, plan: RecipientPlan, channel: str, profile: dict[str, An
     mid = make_message_id(req.request_id, plan.key, channel)
     did = ports.new_delivery_id()
     claim = ports.claims.acquire(mid, did, now_ms=ports.now_ms(), lease_ms=ports.lease_ms)
-    if not claim.acquired:
-        if claim.outcome is None:
-            raise RetryableError(f"message {mid} is claimed by another invocation until {claim.lease_until_ms}")
+    if claim.outcome is not None:  # settled by an earlier version: its events follow the claim, so re-write them
         _write_events(req, plan, channel, mid, claim.outcome)  # replay: same keys, idempotent
         return MessagePlan(mid, plan.key, channel, claim.outcome)
+    if not claim.acquired or claim.taken_over:
+        # the holder (alive, or dead after its lease) may have settled: its final events say so
+        recorded = Outcome.from_events(ports.events.events(mid))
+        if recorded is not None:
+            return MessagePlan(mid, plan.key, channel, recorded)
+        if not claim.acquired:
+            raise RetryableError(f"message {mid} is claimed by another invocation until {claim.lease_until_ms}")
 
     t0 = ports.now_ms()
     _put(req, plan, channel, mid, S.ENQUEUED, t0, 0)
@@ -259,8 +267,7 @@ def _one(req: _Request, plan: RecipientPlan, channel: str, profile: dict[str, An
     except BaseException:
         ports.claims.release(mid, did)  # transient (or a bug): let the retry claim it at once
         raise
-    # settle the claim before the events: a crash between them replays the events, never the delivery
-    ports.claims.finish(mid, did, outcome)
+    # the final events settle the message (one request: a replay finds all of them or none)
     _write_events(req, plan, channel, mid, outcome, skip_first=True)
     return MessagePlan(mid, plan.key, channel, outcome)
 
@@ -326,6 +333,11 @@ def _decide_and_deliver(req: _Request, plan: RecipientPlan, channel: str, profil
 
 def _put(req: _Request, plan: RecipientPlan, channel: str, mid: str, status: S, ts: int, seq: int,
          outcome: Outcome | None = None) -> None:
+    req.ports.events.put(_event(req, plan, channel, mid, status, ts, seq, outcome))
+
+
+def _event(req: _Request, plan: RecipientPlan, channel: str, mid: str, status: S, ts: int, seq: int,
+           outcome: Outcome | None = None) -> dict[str, Any]:
     is_final = outcome is not None and status == outcome.status
     item = event_item(
         message_id=mid, request_id=req.request_id, run_id=req.run_id, recipient=plan.key, channel=channel,
@@ -340,12 +352,11 @@ def _put(req: _Request, plan: RecipientPlan, channel: str, mid: str, status: S, 
         item["detail"] = outcome.detail
     if outcome is not None and outcome.provider_message_id and status in (S.SENT, S.DELIVERED):
         item["providerMessageId"] = outcome.provider_message_id
-    req.ports.events.put(item)
+    return item
 
 
 def _write_events(req: _Request, plan: RecipientPlan, channel: str, mid: str, outcome: Outcome,
                   skip_first: bool = False) -> None:
-    for i, (ts, seq, status) in enumerate(outcome.events):
-        if skip_first and i == 0:
-            continue
-        _put(req, plan, channel, mid, status, ts, seq, outcome)
+    items = [_event(req, plan, channel, mid, status, ts, seq, outcome)
+             for i, (ts, seq, status) in enumerate(outcome.events) if not (skip_first and i == 0)]
+    req.ports.events.put_all(items)

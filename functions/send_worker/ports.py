@@ -16,9 +16,11 @@ __all__ = ["Outcome", "ClaimResult", "ClaimStore", "EventLog", "RunState", "Supp
 
 @dataclass(frozen=True)
 class Outcome:
-    """The settled result of one message, stored on its delivery claim so a replay repeats it.
+    """The settled result of one message: what its events say, so a replay repeats it instead of delivering.
 
-    ``events`` are ``(ts_ms, seq, status)`` triples in the order they were written.
+    ``events`` are ``(ts_ms, seq, status)`` triples in the order they were written. The message's own final
+    events in the messages table record it (:meth:`from_events`); claims settled by versions before that
+    carry it as ``outcome`` (:meth:`from_item`), still honoured.
     """
 
     status: MessageStatus
@@ -48,26 +50,73 @@ class Outcome:
             detail=item.get("detail"), provider_message_id=item.get("providerMessageId"),
         )
 
+    @classmethod
+    def from_events(cls, items: list[dict[str, Any]]) -> "Outcome | None":
+        """The outcome a message's event items record, or None while it is not settled.
+
+        The send worker writes events other than ENQUEUED only when it settles a delivery (all of them in
+        one request), so any such event of its own means settled; a dead attempt leaves ENQUEUED alone. An
+        event from the provider's feedback (``feedbackId``) without one of the worker's own still proves
+        the provider took the message (the worker died before writing SENT): settled as SENT, so it is
+        never sent again.
+        """
+        def order(e: dict[str, Any]) -> tuple[int, int]:
+            return int(e.get("ts", 0)), _seq(e)
+
+        own = sorted((e for e in items if not e.get("feedbackId")), key=order)
+        finals = [e for e in own if e.get("status") != MessageStatus.ENQUEUED]
+        feedback = sorted((e for e in items if e.get("feedbackId")), key=order)
+        if not finals and not feedback:
+            return None
+        first_final_ts = int(finals[0]["ts"]) if finals else int(feedback[0]["ts"])
+        enqueued = [e for e in own if e.get("status") == MessageStatus.ENQUEUED and int(e.get("ts", 0)) <= first_final_ts]
+        enq = enqueued[-1] if enqueued else None
+        events: list[tuple[int, int, MessageStatus]] = [(int(enq["ts"]), 0, MessageStatus.ENQUEUED)] if enq else []
+        if not finals:  # only the provider's feedback: the worker's SENT never landed
+            fb = feedback[0]
+            sent_ts = int(enq["ts"]) if enq else int(fb["ts"])
+            return cls(MessageStatus.SENT, None, fb.get("provider"), fb.get("deliveryId"),
+                       (*events, (sent_ts, 1, MessageStatus.SENT)), provider_message_id=fb.get("providerMessageId"))
+        last = finals[-1]
+        events += [(int(e["ts"]), _seq(e), MessageStatus(e["status"])) for e in finals]
+        return cls(MessageStatus(last["status"]), last.get("reason"),
+                   next((e["provider"] for e in reversed(finals) if e.get("provider")), None),
+                   next((e["deliveryId"] for e in reversed(finals) if e.get("deliveryId")), None), tuple(events),
+                   detail=last.get("detail"),
+                   provider_message_id=next((e["providerMessageId"] for e in reversed(finals)
+                                             if e.get("providerMessageId")), None))
+
+
+def _seq(event: dict[str, Any]) -> int:
+    """The sequence number in ``EVT#<ts>#<seq>#<status>`` (0 when the key is not in that shape)."""
+    parts = str(event.get("sk", "")).split("#")
+    return int(parts[2]) if len(parts) == 4 and parts[2].isdigit() else 0
+
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """``acquired``: this invocation owns the message; else ``outcome`` (settled) or a live lease."""
+    """``acquired``: this invocation owns the message; else ``outcome`` (settled) or a live lease.
+
+    ``taken_over``: acquired from an earlier attempt whose lease ran out — that attempt may have settled the
+    message before it died, so the core reads the message's events before delivering.
+    """
 
     acquired: bool
     outcome: Outcome | None = None
     lease_until_ms: int | None = None
+    taken_over: bool = False
 
 
 class ClaimStore(ABC):
-    """``DELIVERY#<messageId>/CLAIM``: at most one delivery per message id."""
+    """``DELIVERY#<messageId>/CLAIM``: at most one delivery per message id.
+
+    A claim is one conditional write; it is not written again when the delivery settles — the message's
+    final events are the settlement (:meth:`Outcome.from_events`).
+    """
 
     @abstractmethod
     def acquire(self, message_id: str, delivery_id: str, *, now_ms: int, lease_ms: int) -> ClaimResult:
-        """Claim the message unless it is settled or another invocation's lease is still live."""
-
-    @abstractmethod
-    def finish(self, message_id: str, delivery_id: str, outcome: Outcome) -> None:
-        """Settle the claim with ``outcome`` (only if this delivery still holds it)."""
+        """Claim the message unless a settled claim or another invocation's live lease holds it."""
 
     @abstractmethod
     def release(self, message_id: str, delivery_id: str) -> None:
@@ -80,6 +129,15 @@ class EventLog(ABC):
     @abstractmethod
     def put(self, item: dict[str, Any]) -> None:
         """Write one event item."""
+
+    def put_all(self, items: list[dict[str, Any]]) -> None:
+        """Write several event items, all or (raising) not known to be all; one request where the store can."""
+        for item in items:
+            self.put(item)
+
+    @abstractmethod
+    def events(self, message_id: str) -> list[dict[str, Any]]:
+        """Every ``MSG#<message_id>/EVT#…`` item, read consistently."""
 
 
 class RunState(ABC):

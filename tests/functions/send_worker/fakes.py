@@ -10,21 +10,25 @@ from functions.send_worker.ports import ClaimResult, ClaimStore, EventLog, Outco
 
 
 class FakeClaims(ClaimStore):
+    """The claim item's rule: taken when absent or its lease ran out; ``DONE`` items are earlier versions' settled claims."""
+
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
+        self.writes = 0
 
     def acquire(self, message_id: str, delivery_id: str, *, now_ms: int, lease_ms: int) -> ClaimResult:
         cur = self.items.get(message_id)
+        self.writes += 1
         if cur is None or (cur["status"] == "CLAIMED" and cur["leaseUntil"] < now_ms):
             self.items[message_id] = {"status": "CLAIMED", "deliveryId": delivery_id, "leaseUntil": now_ms + lease_ms}
-            return ClaimResult(True)
+            return ClaimResult(True, taken_over=cur is not None)
         if cur["status"] == "DONE":
             return ClaimResult(False, outcome=Outcome.from_item(cur["outcome"]))
         return ClaimResult(False, lease_until_ms=cur["leaseUntil"])
 
-    def finish(self, message_id: str, delivery_id: str, outcome: Outcome) -> None:
-        assert self.items[message_id]["deliveryId"] == delivery_id
-        self.items[message_id] = {"status": "DONE", "deliveryId": delivery_id, "outcome": outcome.as_item()}
+    def settle_as_before(self, message_id: str, outcome: Outcome) -> None:
+        """What an earlier version wrote on settling (``DONE`` with the outcome on the claim)."""
+        self.items[message_id] = {"status": "DONE", "deliveryId": outcome.delivery_id, "outcome": outcome.as_item()}
 
     def release(self, message_id: str, delivery_id: str) -> None:
         cur = self.items.get(message_id)
@@ -36,10 +40,21 @@ class FakeEvents(EventLog):
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], dict[str, Any]] = {}
         self.puts = 0
+        self.requests = 0
 
     def put(self, item: dict[str, Any]) -> None:
         self.puts += 1
+        self.requests += 1
         self.items[(item["pk"], item["sk"])] = item
+
+    def put_all(self, items: list[dict[str, Any]]) -> None:
+        self.requests += 1
+        self.puts += len(items)
+        for item in items:
+            self.items[(item["pk"], item["sk"])] = item
+
+    def events(self, message_id: str) -> list[dict[str, Any]]:
+        return [dict(v) for (pk, sk), v in sorted(self.items.items()) if pk == f"MSG#{message_id}"]
 
     def statuses(self, message_id: str) -> list[str]:
         return [v["status"] for (pk, sk), v in sorted(self.items.items()) if pk == f"MSG#{message_id}"]

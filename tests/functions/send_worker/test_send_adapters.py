@@ -16,18 +16,24 @@ def stage():
 
 def test_claim_is_exclusive_while_leased_and_taken_over_after(stage):
     claims = DynamoClaimStore(stage.state)
-    assert claims.acquire("msg_a", "dlv_1", now_ms=1_000, lease_ms=500).acquired
+    first = claims.acquire("msg_a", "dlv_1", now_ms=1_000, lease_ms=500)
+    assert (first.acquired, first.taken_over) == (True, False)
     held = claims.acquire("msg_a", "dlv_2", now_ms=1_200, lease_ms=500)
     assert (held.acquired, held.outcome, held.lease_until_ms) == (False, None, 1_500)
-    assert claims.acquire("msg_a", "dlv_3", now_ms=1_501, lease_ms=500).acquired  # the first one crashed
+    later = claims.acquire("msg_a", "dlv_3", now_ms=1_501, lease_ms=500)  # the first one crashed
+    assert (later.acquired, later.taken_over) == (True, True), "the taker learns it took over, and checks the events"
 
 
-def test_settled_claim_returns_its_outcome_forever(stage):
-    claims = DynamoClaimStore(stage.state)
+def test_claim_settled_by_an_earlier_version_returns_its_outcome_forever(stage):
+    import boto3
+
+    # GIVEN a claim as versions before this one left it: DONE, the outcome on the claim
     outcome = Outcome("DELIVERED", None, "outbox", "dlv_1", ((10, 0, "ENQUEUED"), (11, 1, "SENT"), (11, 2, "DELIVERED")))
-    assert claims.acquire("msg_b", "dlv_1", now_ms=10, lease_ms=5).acquired
-    claims.finish("msg_b", "dlv_1", outcome)
-    later = claims.acquire("msg_b", "dlv_9", now_ms=10**13, lease_ms=5)
+    boto3.resource("dynamodb").Table(stage.state).put_item(Item={
+        "pk": "DELIVERY#msg_b", "sk": "CLAIM", "deliveryId": "dlv_1", "status": "DONE", "outcome": outcome.as_item()})
+    # WHEN it is acquired again, however late
+    later = DynamoClaimStore(stage.state).acquire("msg_b", "dlv_9", now_ms=10**13, lease_ms=5)
+    # THEN the outcome comes back, nothing is claimed
     assert (later.acquired, later.outcome) == (False, outcome)
 
 
@@ -40,13 +46,19 @@ def test_release_only_by_the_holder(stage):
     assert claims.acquire("msg_c", "dlv_2", now_ms=2, lease_ms=10).acquired
 
 
-def test_finish_by_a_delivery_that_lost_the_claim_fails(stage):
-    claims = DynamoClaimStore(stage.state)
-    claims.acquire("msg_d", "dlv_1", now_ms=0, lease_ms=1)
-    claims.acquire("msg_d", "dlv_2", now_ms=5, lease_ms=100)
-    with pytest.raises(Exception) as exc:
-        claims.finish("msg_d", "dlv_1", Outcome("DELIVERED"))
-    assert exc.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+def test_event_log_writes_final_events_together_and_reads_them_back(stage):
+    from functions.send_worker.adapters import DynamoEventLog
+
+    log = DynamoEventLog(stage.messages)
+    base = {"pk": "MSG#msg_e", "messageId": "msg_e", "recipient": "a@x.io", "channel": "email", "requestId": "req_e"}
+    log.put({**base, "sk": "EVT#0000000000010#00#ENQUEUED", "status": "ENQUEUED", "ts": 10})
+    log.put_all([{**base, "sk": "EVT#0000000000011#01#SENT", "status": "SENT", "ts": 11, "deliveryId": "dlv_1"},
+                 {**base, "sk": "EVT#0000000000011#02#DELIVERED", "status": "DELIVERED", "ts": 11, "deliveryId": "dlv_1"}])
+    events = log.events("msg_e")
+    assert [e["status"] for e in events] == ["ENQUEUED", "SENT", "DELIVERED"]
+    recorded = Outcome.from_events(events)
+    assert recorded is not None and (recorded.status, recorded.delivery_id) == ("DELIVERED", "dlv_1")
+    assert recorded.events == ((10, 0, "ENQUEUED"), (11, 1, "SENT"), (11, 2, "DELIVERED"))
 
 
 def test_run_state_cancel_by_status_or_token_and_profiles(stage):
