@@ -199,7 +199,9 @@ def to_job_queue(sqs: Any, target_url: str, is_canceled: Callable[[str], bool] |
         to_send = []
         for m in part:
             run_id = decode("job", m).run_id
-            if is_canceled and run_id and canceled.setdefault(run_id, is_canceled(run_id)):
+            if is_canceled and run_id and run_id not in canceled:
+                canceled[run_id] = is_canceled(run_id)
+            if run_id and canceled.get(run_id):
                 verdicts[m["MessageId"]] = Verdict.skip(f"run {run_id} was canceled (its cancelation token fired)")
             else:
                 to_send.append(m)

@@ -3,6 +3,7 @@ program + data plane): 2,000 job dead letters of mixed runs and errors, stream a
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -353,3 +354,34 @@ def test_resent_message_is_delivered_again_once_and_linked_to_the_first(local: A
     assert [r["phase"] for r in audit(local, "resend_message")] == ["after", "before"]
     refresh(at).selectbox(key="log_pick").set_value(second)  # the search now lists both, newest first
     assert any(f"a resend of `{first}`" in c.value for c in run(at).caption)
+
+
+# ---- the long mode: 20,000 letters -------------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("RELAY_LONG"), reason="long mode: RELAY_LONG=1 make test-long")
+def test_twenty_thousand_letters_search_and_redrive_one_run_exactly(local: Any) -> None:
+    from dashboard.letter_query import LetterQuery
+
+    o, sqs = local.outputs, local.client("sqs")
+    purge(sqs, o["job_dlq_url"])
+    letters = fill_job_dlq(sqs, local.client("dynamodb"), o, total=20_000, target=3_000)
+    set_mapping(local, "job", False)
+    try:
+        search_task = bulk.start_search(clients(), o, "job", LetterQuery(run_id=TARGET_RUN),
+                                        {"messages": 10**6, "seconds": 1800}, "slow")
+        found = finished(local, search_task.task_id, 1800)
+        store = bulk.store_for(clients(), o)
+        assert (found.count("scanned"), found.count("matched")) == (20_000, 3_000)
+        assert sorted(store.ids(found.task_id, "match")) == sorted(letters.by_run[TARGET_RUN])
+        print(f"\n20,000 letters: first match {found.first_match_ms / 1000:.2f} s, count {found.elapsed_ms / 1000:.1f} s")
+        act = bulk.start_action(clients(), o, "redrive", "job", scope=found.task_id, rate=500, actor="slow",
+                                audit_id="", audit_params={})
+        done = finished(local, act.task_id, 1800)
+        assert (done.status, done.count("moved")) == (COMPLETED, 3_000)
+        print(f"redrive of 3,000 at 500/s: {3_000 / (done.elapsed_ms / 1000):.0f} letters/s")
+        moved = purge(sqs, o["job_queue_url"])
+        assert sorted(json.loads(m["Body"])["seq"] for m in moved) == list(range(3_000)), "0 lost, 0 duplicated"
+        left = {m["MessageId"] for m in purge(sqs, o["job_dlq_url"])}
+        assert left == {i for run, ids in letters.by_run.items() if run != TARGET_RUN for i in ids}
+    finally:
+        set_mapping(local, "job", True)
