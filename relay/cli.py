@@ -4,6 +4,7 @@
                     Lambda data plane + the HTTP API), optionally demo traffic and the console.
 ``relay capacity``  the cost and capacity model for a stage.
 ``relay keys``      create, list and revoke a stage's API keys.
+``relay templates`` store and list named notification templates; ``relay automations``: automation templates.
 """
 from __future__ import annotations
 
@@ -44,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     from relay.api_keys import add_parser as add_keys_parser
 
     add_keys_parser(sub)
+    from relay.templates_cli import add_parsers as add_template_parsers
+
+    add_template_parsers(sub)
     return p
 
 
@@ -90,6 +94,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from relay.api_keys import run_keys
 
         return run_keys(args)
+    if args.command in ("templates", "automations"):
+        from relay.templates_cli import run_templates
+
+        return run_templates(args)
     return 2
 
 

@@ -16,6 +16,7 @@ def build_ports() -> ApiPorts:
         DynamoApiKeyStore, DynamoIdempotencyStore, DynamoStatusReader, S3AcceptedRequestStore,
     )
     from functions.api.auth import KeyAuthenticator
+    from functions.api.courier_adapters import AwsCourierStore
     from functions.shared.ids import new_request_id, new_run_id
     from functions.shared.settings import get_settings
 
@@ -27,6 +28,7 @@ def build_ports() -> ApiPorts:
         store=S3AcceptedRequestStore(s.request_bucket), idempotency=DynamoIdempotencyStore(s.state_table),
         reads=DynamoStatusReader(s.log_table, s.state_table), now_s=lambda: int(time.time()),
         new_request_id=new_request_id, new_run_id=new_run_id, keys=keys,
+        courier=AwsCourierStore(s.request_bucket, s.log_table, s.message_table, s.state_table),
     )
 
 

@@ -12,7 +12,9 @@ from functions.api import service, validation
 from functions.api.events import HttpRequest, parse_json_body
 from functions.api.service import ApiPorts, Reply
 
-__all__ = ["Endpoint", "post_send", "post_invoke", "get_request", "get_run", "list_messages"]
+__all__ = ["Endpoint", "post_send", "post_invoke", "post_invoke_template", "get_request", "get_run", "list_runs",
+           "run_steps", "list_messages", "get_message", "message_history", "cancel_message", "resend_message",
+           "get_profile", "merge_profile", "replace_profile", "patch_profile", "delete_profile"]
 
 Endpoint = Callable[[HttpRequest, dict[str, str], ApiPorts], Reply]
 
@@ -58,5 +60,108 @@ def get_run(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
 
 
 def list_messages(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
-    """``GET /messages?recipient=&status=&limit=&next=``."""
-    return service.list_messages(req.query, ports)
+    """``GET /messages`` with Courier's query (and relay's ``limit`` / ``next``)."""
+    from functions.api import messages
+
+    return messages.list_messages(req.query, ports)
+
+
+def get_message(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
+    """``GET /messages/{messageId}``."""
+    from functions.api import message_actions
+
+    return message_actions.get_message(params["messageId"], ports)
+
+
+def message_history(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
+    """``GET /messages/{messageId}/history``."""
+    from functions.api import message_actions
+
+    return message_actions.message_history(params["messageId"], req.query, ports)
+
+
+def cancel_message(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
+    """``POST /messages/{messageId}/cancel`` (no body)."""
+    from functions.api import message_actions
+
+    return message_actions.cancel_message(params["messageId"], ports)
+
+
+def resend_message(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
+    """``POST /messages/{messageId}/resend`` (no body)."""
+    from functions.api import message_actions
+
+    return message_actions.resend_message(params["messageId"], ports)
+
+
+def list_runs(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
+    """``GET /automations/runs``."""
+    from functions.api import runs
+
+    return runs.list_runs(req.query, ports)
+
+
+def run_steps(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
+    """``GET /automations/runs/{runId}/steps``."""
+    from functions.api import runs
+
+    return runs.run_steps(params["runId"], ports)
+
+
+def post_invoke_template(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
+    """``POST /automations/{templateId}/invoke`` → 202 ``{"runId"}``: a stored automation template."""
+    from functions.api.courier_bodies import InvokeTemplateBody
+    from functions.api.events import ApiError
+
+    key = service.idempotency_key(req.header("idempotency-key"))
+    body = validation.validate_model(InvokeTemplateBody, json_body(req), "automation invoke")
+    assert ports.courier is not None
+    automation = ports.courier.named("automation-templates", params["templateId"])
+    if automation is None:
+        raise ApiError(404, "not_found", f"no automation template {params['templateId'][:80]!r} "
+                       "(relay automations put --stage <stage> NAME FILE)")
+    doc, warnings = validation.validate_invoke({"automation": automation, **body.model_dump(exclude_none=True)})
+    return accept_with("invoke", doc, warnings, req, ports, key)
+
+
+def _profile_body(req: HttpRequest) -> dict[str, Any]:
+    from functions.api.courier_bodies import ProfileBody
+
+    return validation.validate_model(ProfileBody, json_body(req), "profile").profile
+
+
+def get_profile(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
+    """``GET /profiles/{userId}``."""
+    from functions.api import profiles
+
+    return profiles.get_profile(params["userId"], ports)
+
+
+def merge_profile(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
+    """``POST /profiles/{userId}``: merge."""
+    from functions.api import profiles
+
+    return profiles.write_profile(params["userId"], _profile_body(req), ports, merge=True)
+
+
+def replace_profile(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
+    """``PUT /profiles/{userId}``: replace."""
+    from functions.api import profiles
+
+    return profiles.write_profile(params["userId"], _profile_body(req), ports, merge=False)
+
+
+def patch_profile(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
+    """``PATCH /profiles/{userId}``: JSON-Patch operations."""
+    from functions.api import profiles
+    from functions.api.courier_bodies import PatchBody
+
+    body = validation.validate_model(PatchBody, json_body(req), "profile patch")
+    return profiles.patch_profile(params["userId"], [op.model_dump() for op in body.patch], ports)
+
+
+def delete_profile(req: HttpRequest, params: dict[str, str], ports: ApiPorts) -> Reply:
+    """``DELETE /profiles/{userId}``."""
+    from functions.api import profiles
+
+    return profiles.delete_profile(params["userId"], ports)

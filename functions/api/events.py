@@ -58,9 +58,9 @@ def parse_event(event: dict[str, Any]) -> HttpRequest:
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """A v2 response with a JSON body."""
+    """A v2 response with a JSON body (204: none)."""
     return {"statusCode": status, "headers": {"content-type": "application/json", **(headers or {})},
-            "body": json.dumps(body, separators=(",", ":"), default=str)}
+            "body": "" if status == 204 else json.dumps(body, separators=(",", ":"), default=str)}
 
 
 def error_response(err: ApiError) -> dict[str, Any]:

@@ -27,6 +27,12 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """HTTP API payload v2 handler."""
     try:
         req = parse_event(event if isinstance(event, dict) else {})
+        if req.method == "GET" and req.path == "/openapi.json":
+            # public: the same document the repository publishes (docs/openapi.json); tools read it before
+            # they hold a key, and it says nothing about this stage's data
+            from functions.api.openapi import document
+
+            return json_response(200, document())
         ports = build_ports()
         caller = ports.keys.authenticate(req.header("authorization")) if ports.keys is not None else None
         route, params = match(req.method, req.path)

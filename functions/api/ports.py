@@ -9,7 +9,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from functions.api.auth import ApiKey
 
 __all__ = ["IdempotencyRecord", "IdempotencyStore", "AcceptedRequestStore", "RequestStore", "StatusReader",
-           "ApiKeyStore"]
+           "ApiKeyStore", "CourierStore"]
 
 
 @dataclass(frozen=True)
@@ -85,3 +85,58 @@ class ApiKeyStore(ABC):
     @abstractmethod
     def mark_used(self, key_hash: str, at: str) -> None:
         """Record ``lastUsedAt`` (ISO ms Z); a key deleted meanwhile is left alone."""
+
+
+class CourierStore(ABC):
+    """What Courier's routes read and write beyond relay's own: message views and timelines, stored send
+    requests and cancel markers, profiles, named templates, and the listing of runs."""
+
+    @abstractmethod
+    def view(self, message_id: str) -> dict[str, Any] | None:
+        """The message-log VIEW of one message."""
+
+    @abstractmethod
+    def timeline(self, message_id: str) -> list[dict[str, Any]]:
+        """The message's status events (messages table ``MSG#<id>``), oldest first."""
+
+    @abstractmethod
+    def query_views(self, index: str, key: str, value: str, *, limit: int, start: dict[str, Any] | None,
+                    after_ms: int | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of VIEWs of one index partition, newest first (``updatedAt > after_ms`` when given)."""
+
+    @abstractmethod
+    def get_send(self, request_id: str) -> dict[str, Any] | None:
+        """The stored ``send/<requestId>.json``, or None."""
+
+    @abstractmethod
+    def cancel(self, request_id: str, now_iso: str) -> None:
+        """Write ``CANCEL#<requestId>/CANCEL``."""
+
+    @abstractmethod
+    def canceled(self, request_id: str) -> bool:
+        """Whether ``CANCEL#<requestId>/CANCEL`` exists."""
+
+    @abstractmethod
+    def get_profile(self, user_id: str) -> dict[str, Any] | None:
+        """``PROFILE#<user_id>/PROFILE``'s profile, or None."""
+
+    @abstractmethod
+    def put_profile(self, user_id: str, profile: dict[str, Any], now_iso: str) -> None:
+        """Write the whole profile."""
+
+    @abstractmethod
+    def delete_profile(self, user_id: str) -> None:
+        """Delete the profile (absent: nothing happens)."""
+
+    @abstractmethod
+    def named(self, prefix: str, name: str) -> dict[str, Any] | None:
+        """``<prefix>/<name>.json`` (``templates``, ``automation-templates``), or None."""
+
+    @abstractmethod
+    def run_keys(self, start_after: str, end_before: str, max_keys: int) -> tuple[list[str], bool]:
+        """Run ids stored under ``automations/`` after ``start_after`` and before ``end_before`` (ascending),
+        and whether more are there than ``max_keys``."""
+
+    @abstractmethod
+    def run_items(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``RUN#<runId>/RUN`` items by run id (absent ones left out)."""

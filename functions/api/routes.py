@@ -36,9 +36,21 @@ class Route:
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/send", "send", endpoints.post_send, SCOPE_SEND),
     Route("POST", "/automations/invoke", "invoke", endpoints.post_invoke, SCOPE_SEND),
-    Route("GET", "/requests/{requestId}", "get_request", endpoints.get_request, SCOPE_READ),
+    Route("POST", "/automations/{templateId}/invoke", "invoke_template", endpoints.post_invoke_template, SCOPE_SEND),
+    Route("GET", "/automations/runs", "list_runs", endpoints.list_runs, SCOPE_READ),
     Route("GET", "/automations/runs/{runId}", "get_run", endpoints.get_run, SCOPE_READ),
+    Route("GET", "/automations/runs/{runId}/steps", "run_steps", endpoints.run_steps, SCOPE_READ),
+    Route("GET", "/requests/{requestId}", "get_request", endpoints.get_request, SCOPE_READ),
     Route("GET", "/messages", "list_messages", endpoints.list_messages, SCOPE_READ),
+    Route("GET", "/messages/{messageId}", "get_message", endpoints.get_message, SCOPE_READ),
+    Route("GET", "/messages/{messageId}/history", "message_history", endpoints.message_history, SCOPE_READ),
+    Route("POST", "/messages/{messageId}/cancel", "cancel_message", endpoints.cancel_message, SCOPE_SEND),
+    Route("POST", "/messages/{messageId}/resend", "resend_message", endpoints.resend_message, SCOPE_SEND),
+    Route("GET", "/profiles/{userId}", "get_profile", endpoints.get_profile, SCOPE_READ),
+    Route("POST", "/profiles/{userId}", "merge_profile", endpoints.merge_profile, SCOPE_SEND),
+    Route("PUT", "/profiles/{userId}", "replace_profile", endpoints.replace_profile, SCOPE_SEND),
+    Route("PATCH", "/profiles/{userId}", "patch_profile", endpoints.patch_profile, SCOPE_SEND),
+    Route("DELETE", "/profiles/{userId}", "delete_profile", endpoints.delete_profile, SCOPE_SEND),
 )
 _COMPILED = [(r, r.pattern) for r in ROUTES]
 
@@ -58,7 +70,9 @@ def match(method: str, path: str) -> tuple[Route, dict[str, str]]:
         if m is None:
             continue
         if route.method == method:
-            return route, m.groupdict()
+            from urllib.parse import unquote
+
+            return route, {k: unquote(v) for k, v in m.groupdict().items()}
         allowed.append(route.method)
     if allowed:
         raise ApiError(405, "method_not_allowed", f"{method} is not allowed on {path}; use {', '.join(allowed)}",

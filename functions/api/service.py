@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from functions.api.events import ApiError
-from functions.api.ports import AcceptedRequestStore, IdempotencyStore, StatusReader
+from functions.api.ports import AcceptedRequestStore, CourierStore, IdempotencyStore, StatusReader
 from functions.shared.statuses import (
     TERMINAL_MESSAGE_STATUSES, IdempotencyStatus, MessageStatus, RequestStatus, RunStatus,
 )
@@ -25,7 +25,7 @@ from functions.shared.statuses import (
 if TYPE_CHECKING:  # pragma: no cover
     from functions.api.auth import KeyAuthenticator
 
-__all__ = ["ApiPorts", "Reply", "accept", "idempotency_ttl", "MAX_IDEMPOTENCY_TTL_S", "get_request", "get_run", "list_messages", "IDEMPOTENCY_TTL_S",
+__all__ = ["ApiPorts", "Reply", "accept", "idempotency_ttl", "MAX_IDEMPOTENCY_TTL_S", "get_request", "get_run", "IDEMPOTENCY_TTL_S",
            "REQUEST_STATUSES", "MESSAGE_FIELDS", "RUN_FIELDS", "STEP_FIELDS"]
 
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -35,8 +35,8 @@ _RUN_ID = re.compile(r"^run_[0-9A-Za-z_\-]{1,64}$")
 REQUEST_STATUSES = tuple(RequestStatus)
 # What a response may carry of a stored item (docs/CONTRACTS.md "HTTP API"): an allow-list, so keys,
 # tie-breaks, TTLs and bookkeeping flags (pk, sk, statusRank, eventSk, expiresAt, nextEnqueued) never leak.
-MESSAGE_FIELDS = ("messageId", "requestId", "runId", "recipient", "channel", "status", "reason", "provider",
-                  "deliveryId", "ts", "updatedAt")
+# relay's GET /messages items (functions.api.messages keeps the list: one home per rule)
+from functions.api.messages import RELAY_ITEM_FIELDS as MESSAGE_FIELDS  # noqa: E402
 RUN_FIELDS = ("createdAt", "updatedAt", "recipient", "error")
 STEP_FIELDS = ("status", "attempts", "result", "error", "startedAt", "endedAt", "failedAt")
 Reply = tuple[int, Any, dict[str, str]]
@@ -54,6 +54,7 @@ class ApiPorts:
     new_request_id: Callable[[], str]
     new_run_id: Callable[[], str]
     keys: "KeyAuthenticator | None" = None
+    courier: "CourierStore | None" = None  # Courier's routes: message views, profiles, templates, run listing
 
 
 def _body_hash(route: str, doc: dict[str, Any]) -> str:
@@ -190,63 +191,3 @@ def get_run(run_id: str, ports: ApiPorts) -> Reply:
 
 def _only(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {k: item[k] for k in fields if k in item}
-
-
-def _encode_next(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":"), default=str).encode()).decode().rstrip("=")
-
-
-def _bad_next() -> ApiError:
-    return ApiError(422, "validation_error", "query is invalid: next",
-                    [{"field": "next", "message": "not a pagination token from this API", "type": "value_error"}])
-
-
-def _decode_next(token: str) -> dict[str, Any]:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        key = json.loads(raw)
-    except (ValueError, TypeError):
-        key = None
-    if not isinstance(key, dict) or not key or not all(
-            isinstance(k, str) and isinstance(v, (str, int)) and not isinstance(v, bool) for k, v in key.items()):
-        raise _bad_next()
-    return key
-
-
-def list_messages(query: dict[str, str], ports: ApiPorts) -> Reply:
-    """``GET /messages?recipient=&status=&limit=&next=`` → ``{"items": [...], "next"?}`` newest first."""
-    details: list[dict[str, str]] = []
-    recipient = query.get("recipient") or None
-    status = query.get("status") or None
-    if recipient is None and status is None:
-        details.append({"field": "recipient", "message": "give recipient or status (or both)", "type": "missing"})
-    if recipient is not None and len(recipient) > 320:
-        details.append({"field": "recipient", "message": "at most 320 characters", "type": "string_too_long"})
-    if status is not None and status not in MessageStatus.__members__:
-        details.append({"field": "status", "message": f"one of {', '.join(MessageStatus.__members__)}", "type": "enum"})
-    limit = 50
-    if "limit" in query:
-        raw = query["limit"]
-        # ASCII digits only: str.isdigit() also accepts '¹', which int() refuses
-        if not re.fullmatch(r"[0-9]{1,3}", raw) or not 1 <= int(raw) <= 100:
-            details.append({"field": "limit", "message": "an integer from 1 to 100", "type": "int_range"})
-        else:
-            limit = int(raw)
-    start = None
-    if query.get("next"):
-        try:
-            start = _decode_next(query["next"])
-            # a token continues the same query: it must carry exactly that index's key, same partition
-            index_attr, value = ("recipient", recipient) if recipient is not None else ("status", status)
-            if set(start) != {"pk", "sk", index_attr, "updatedAt"} or start.get(index_attr) != value:
-                raise _bad_next()
-        except ApiError as exc:
-            details += exc.details or []
-    if details:
-        raise ApiError(422, "validation_error",
-                       "query is invalid: " + ", ".join(dict.fromkeys(d["field"] for d in details)), details)
-    items, last = ports.reads.messages(recipient=recipient, status=status, limit=limit, start=start)
-    out: dict[str, Any] = {"items": [_only(i, MESSAGE_FIELDS) for i in items]}
-    if last:
-        out["next"] = _encode_next(last)
-    return 200, out, {}

@@ -8,7 +8,7 @@ from typing import Any
 
 from functions.api.events import ApiError
 
-__all__ = ["validate_send", "validate_invoke", "details_of", "reserved_key_details"]
+__all__ = ["validate_send", "validate_invoke", "validate_model", "details_of", "reserved_key_details"]
 
 
 def details_of(exc: Any) -> list[dict[str, str]]:
@@ -75,3 +75,8 @@ def validate_invoke(body: Any) -> tuple[dict[str, Any], list[str]]:
     model = _validate(InvokeRequest, body, "automation invoke")
     doc = model.model_dump(mode="json", by_alias=True, exclude_none=True)
     return doc, invoke_warnings(doc)
+
+
+def validate_model(model: Any, body: Any, what: str) -> Any:
+    """Validate ``body`` with a pydantic ``model``; the 422 names every bad field (and every ``$ref`` key)."""
+    return _validate(model, body, what)

@@ -282,5 +282,6 @@ def test_bad_api_auth_setting_is_refused_naming_it():
 def test_every_route_names_a_scope_by_what_it_does():
     from functions.api.routes import ROUTES
 
-    assert {(r.method, r.scope) for r in ROUTES} == {("POST", "send"), ("GET", "read")}
+    assert {(r.method, r.scope) for r in ROUTES} == {("POST", "send"), ("PUT", "send"), ("PATCH", "send"),
+                                                     ("DELETE", "send"), ("GET", "read")}
     assert all(r.scope == ("read" if r.method in ("GET", "HEAD") else "send") for r in ROUTES)

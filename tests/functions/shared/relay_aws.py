@@ -78,10 +78,11 @@ def create_tables(ddb: Any) -> None:
     gsis = [{"IndexName": f"by_{a}", "KeySchema": [{"AttributeName": b, "KeyType": "HASH"},
                                                     {"AttributeName": "updatedAt", "KeyType": "RANGE"}],
              "Projection": {"ProjectionType": "ALL"}}
-            for a, b in (("recipient", "recipient"), ("status", "status"), ("run", "runId"), ("request", "requestId"))]
+            for a, b in (("recipient", "recipient"), ("status", "status"), ("run", "runId"), ("request", "requestId"),
+                         ("trace", "traceId"))]
     ddb.create_table(TableName=LOG, KeySchema=key, BillingMode="PAY_PER_REQUEST", GlobalSecondaryIndexes=gsis,
                      AttributeDefinitions=[_kv("pk"), _kv("sk"), _kv("recipient"), _kv("status"), _kv("runId"),
-                                           _kv("requestId"), _kv("updatedAt", "N")])
+                                           _kv("requestId"), _kv("traceId"), _kv("updatedAt", "N")])
 
 
 @contextlib.contextmanager
