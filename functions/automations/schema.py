@@ -182,6 +182,9 @@ class FetchDataStep(_Step):
     merge_strategy: Literal["overwrite", "soft-merge", "replace", "none"] = "overwrite"
     timeout_ms: int = Field(default=5_000, ge=100, le=MAX_FETCH_TIMEOUT_MS)
     max_bytes: int = Field(default=262_144, ge=1, le=MAX_FETCH_BYTES)
+    # Courier: sent to the endpoint as the Idempotency-Key header, so its retries can be recognised
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=255)
+    idempotency_expiry: str | None = Field(default=None, max_length=100)
 
 
 class IfStep(_Strict):
@@ -243,6 +246,19 @@ class InvokeStep(_Step):
         return self
 
 
+class AddToBatchStep(_Step):
+    """Courier's add-to-batch: refused, relay does not batch runs yet."""
+
+    model_config = ConfigDict(extra="allow")
+    action: Literal["add-to-batch"]
+
+    @model_validator(mode="after")
+    def _refuse(self) -> "AddToBatchStep":
+        from functions.shared.send_schema import unsupported
+
+        raise unsupported("add-to-batch: relay does not batch automation runs yet")
+
+
 class SendListStep(_Step):
     """Courier's send-list: refused, relay has no lists yet."""
 
@@ -259,7 +275,8 @@ class SendListStep(_Step):
 
 
 Step = Annotated[
-    Union[SendStep, DelayStep, FetchDataStep, IfStep, CancelStep, UpdateProfileStep, InvokeStep, SendListStep],
+    Union[SendStep, DelayStep, FetchDataStep, IfStep, CancelStep, UpdateProfileStep, InvokeStep, SendListStep,
+          AddToBatchStep],
     Field(discriminator="action"),
 ]
 

@@ -172,9 +172,12 @@ def _fetch_data(instr, run, step, ctx, hop_until) -> StepOutcome:
         from urllib.parse import urlencode
 
         url += ("&" if "?" in url else "?") + urlencode(hook["params"])
+    headers = dict(hook.get("headers") or {})
+    if spec.get("idempotency_key"):
+        headers.setdefault("Idempotency-Key", spec["idempotency_key"])
     try:
         resp = ctx.http.fetch(hook.get("method", "GET"), url, json_body=body,
-                              headers=hook.get("headers"), timeout=timeout,
+                              headers=headers or None, timeout=timeout,
                               max_bytes=spec.get("max_bytes", 262_144))
     except AddressRefused as exc:
         raise StepFailed(f"step {instr['i']} (fetch-data): refused by the address guard: {exc}") from None

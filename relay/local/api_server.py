@@ -171,6 +171,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
 
+    def __getattr__(self, name: str) -> Any:
+        # any other method (TRACE, QUERY, …) reaches the function too, which answers 405 for a route that
+        # lacks it: http.server's own answer would be a 501, a 5xx the API never gives
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def log_message(self, fmt: str, *args: Any) -> None:  # quiet: the data plane logs invocations
         pass
 
