@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from infra.delivery_rules import mail_address, reserved_mail_domain, validate_delivery
+from infra.function_sizing import MemoryConfigError, memory_for, memory_rule, parse_memory_map
 from infra.layer.lambda_platform import ARCHITECTURES, DEFAULT_ARCHITECTURE
 
 __all__ = ["ConfigError", "StageConfig", "load_stage_config", "from_pulumi", "PROJECT_ROOT", "config_key"]
@@ -30,17 +32,9 @@ NAMESPACE = "relay"
 # The only values CloudWatch Logs accepts for a log group's retention.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)
-# Domains reserved for examples and tests (RFC 2606, RFC 6761): mail to them reaches no one, so an
-# alarm address there is a placeholder that was never replaced.
-RESERVED_MAIL_DOMAINS = ("example.com", "example.net", "example.org")
-RESERVED_MAIL_TLDS = ("example", "invalid", "test", "localhost")
 # providers, and the one channel a provider that speaks one medium may deliver
 PROVIDERS = ("outbox", "smtp", "webhook", "ses", "sns")
 PROVIDER_CHANNEL = {"ses": "email", "sns": "sms", "smtp": "email"}
-SMS_TYPES = ("Transactional", "Promotional")
-SMS_SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$")
-SSM_PARAMETER = re.compile(r"^/?[A-Za-z0-9_.\-/]{1,1011}$")
-SECRET_ID = re.compile(r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@\-]{1,512}$")
 SNS_TOPIC_ARN = re.compile(
     r"^arn:aws[a-z-]*:sns:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<name>[A-Za-z0-9_-]{1,256})$")
 
@@ -69,7 +63,10 @@ class StageConfig:
     stage: str
     region: str = "us-east-1"
     log_level: str = "INFO"
-    memory_size: int = 256
+    # Lambda memory (MB) per function (infra/function_sizing.py): relay's measured size unless relay:memory
+    # names the function; relay:memorySize (0 = unset), kept for stage files from before, sizes the rest
+    memory: Mapping[str, int] = field(default_factory=dict)
+    memory_size: int = 0
     # CPU architecture of every function and of the dependency layer (arm64 | x86_64)
     architecture: str = DEFAULT_ARCHITECTURE
     # timeout (s) of the api, send worker, request worker and log indexer
@@ -183,8 +180,9 @@ class StageConfig:
             fail("job_worker_timeout", "must be between 1 and 900 seconds (Lambda's limit)")
         if not 1 <= self.function_timeout <= 900:
             fail("function_timeout", "must be between 1 and 900 seconds (Lambda's limit)")
-        if not 128 <= self.memory_size <= 10_240:
-            fail("memory_size", "must be between 128 and 10240 MB")
+        broken = memory_rule(self.memory, self.memory_size)
+        if broken:
+            raise ConfigError(broken)
         if self.job_visibility_timeout > 43_200:
             fail("job_visibility_timeout", "must be at most 43200 seconds (SQS limit)")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
@@ -200,7 +198,7 @@ class StageConfig:
             fail("oldest_job_alarm_seconds", "must be a positive number of seconds")
         if self.alarm_email and "@" not in self.alarm_email:
             fail("alarm_email", "must be an email address (or empty for no subscription)")
-        if self.alarm_email and _reserved_mail_domain(self.alarm_email):
+        if self.alarm_email and reserved_mail_domain(self.alarm_email):
             fail("alarm_email", "is a reserved example domain that receives no mail: name a real on-call address")
         topic = SNS_TOPIC_ARN.match(self.alarm_topic_arn) if self.alarm_topic_arn else None
         if self.alarm_topic_arn and topic is None:
@@ -227,50 +225,15 @@ class StageConfig:
             if provider in PROVIDER_CHANNEL and ch != PROVIDER_CHANNEL[provider]:
                 raise ConfigError(f"relay:providers.{ch} = {provider!r}: {provider} delivers the "
                                   f"{PROVIDER_CHANNEL[provider]} channel only")
-        self._validate_delivery(fail)
+        validate_delivery(self, fail)
         for entry in self.fetch_allow:
             host, sep, port = str(entry).rpartition(":")
             if not sep or not host or not port.isdigit():
                 raise ConfigError(f"relay:fetchAllow entry {entry!r}: must be 'host:port'")
 
-    def _validate_delivery(self, fail: Any) -> None:
-        """What each configured provider needs (a provider without it is refused before any resource)."""
-        if self.email_from and not _mail_address(self.email_from):
-            fail("email_from", "must be an email address, or 'Name <address>'")
-        if self.email_identity and not _identity_covers(self.email_identity, _mail_address(self.email_from)):
-            fail("email_identity", f"must be the address of relay:emailFrom or its domain "
-                 f"({_mail_address(self.email_from) or 'relay:emailFrom is not set'}): SES sends only from "
-                 "addresses its identity covers")
-        for address in self.email_reply_to:
-            if not _mail_address(address):
-                raise ConfigError(f"relay:emailReplyTo entry {address!r}: must be an email address")
-        if self.uses("ses") and not self.email_from:
-            raise ConfigError(
-                "relay:emailFrom is not set: relay:providers.email = 'ses' needs the From address of a verified "
-                f"SES identity (`pulumi config set --stack {self.stage} relay:emailFrom notifications@<your domain>`; "
-                "docs/providers.md)")
-        if self.uses("smtp") and not self.smtp_host:
-            raise ConfigError("relay:smtpHost is not set: relay:providers.email = 'smtp' needs the relay host")
-        if not 1 <= self.smtp_port <= 65_535:
-            fail("smtp_port", "must be a TCP port (1-65535)")
-        if self.sms_type not in SMS_TYPES:
-            fail("sms_type", f"must be one of {', '.join(SMS_TYPES)} (SNS's SMS types)")
-        if self.sms_sender_id and not SMS_SENDER_ID.match(self.sms_sender_id):
-            fail("sms_sender_id", "must be 1-11 letters and digits with at least one letter (SNS's sender id rule)")
-        if self.smtp_password_parameter and self.smtp_password_secret:
-            fail("smtp_password_secret", "set either relay:smtpPasswordParameter or relay:smtpPasswordSecret, not both")
-        has_password = bool(self.smtp_password_parameter or self.smtp_password_secret)
-        if self.smtp_username and not has_password:
-            fail("smtp_username", "needs relay:smtpPasswordParameter (an SSM SecureString) or "
-                 "relay:smtpPasswordSecret (a Secrets Manager secret) holding the password")
-        if has_password and not self.smtp_username:
-            fail("smtp_username", "is not set, but a password source is: name the login")
-        if self.smtp_username and not self.smtp_starttls:
-            fail("smtp_starttls", "must be true when relay:smtpUsername is set: credentials are never sent in clear")
-        if self.smtp_password_parameter and not SSM_PARAMETER.match(self.smtp_password_parameter):
-            fail("smtp_password_parameter", "must be an SSM parameter name (/path/name)")
-        if self.smtp_password_secret and not SECRET_ID.match(self.smtp_password_secret):
-            fail("smtp_password_secret", "must be a Secrets Manager secret name or ARN")
+    def memory_for(self, function: str) -> int:
+        """Lambda memory (MB) of ``function`` (``send-worker``) on this stage."""
+        return memory_for(function, self.memory, self.memory_size)
 
     def uses(self, provider: str) -> bool:
         """Whether some channel is delivered by ``provider``."""
@@ -279,7 +242,7 @@ class StageConfig:
     @property
     def email_address(self) -> str:
         """The bare address of ``relay:emailFrom`` (without a display name)."""
-        return _mail_address(self.email_from)
+        return mail_address(self.email_from)
 
     @property
     def ses_identity(self) -> str:
@@ -338,33 +301,15 @@ class StageConfig:
         return out
 
 
-def _mail_address(value: str) -> str:
-    """``"Relay <n@acme.io>"`` → ``"n@acme.io"``; ``""`` when ``value`` holds no plausible address."""
-    from email.utils import parseaddr
-
-    _, address = parseaddr(value or "")
-    local, at, domain = address.rpartition("@")
-    return address if at and local and "." in domain and " " not in address else ""
-
-
-def _identity_covers(identity: str, address: str) -> bool:
-    """SES: an address identity covers itself; a domain identity covers every address of the domain."""
-    if not address:
-        return False
-    identity = identity.lower()
-    return address.lower() == identity if "@" in identity else address.lower().rpartition("@")[2] == identity
-
-
-def _reserved_mail_domain(address: str) -> bool:
-    domain = address.rpartition("@")[2].strip().lower().rstrip(".")
-    return (domain in RESERVED_MAIL_DOMAINS or domain.endswith(tuple(f".{d}" for d in RESERVED_MAIL_DOMAINS))
-            or domain.rpartition(".")[2] in RESERVED_MAIL_TLDS)
-
-
 def _coerce(f: dataclasses.Field, raw: Any) -> Any:
     """Config values arrive as YAML scalars, or as strings from ``pulumi.Config``; normalise them."""
     default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
     key = config_key(f.name)
+    if f.name == "memory":  # its own message names the entry (the generic one below would say "a dict")
+        try:
+            return parse_memory_map(raw)
+        except MemoryConfigError as exc:
+            raise ConfigError(str(exc)) from None
     try:
         if isinstance(default, bool):
             if isinstance(raw, bool):

@@ -20,6 +20,7 @@ from infra.components import (
     StreamMappingSettings, TableSettings,
 )
 from infra.config import StageConfig
+from infra.function_sizing import FUNCTIONS
 
 __all__ = ["build", "OUTPUT_KEYS", "LOCAL_STAGE", "outputs_parameter_name"]
 
@@ -142,7 +143,8 @@ def build(cfg: StageConfig, *, bucket_name: str | None = None) -> dict[str, pulu
         code=lambda_packaging.function_code(), layers=[layer.arn],
         environment=_function_environment(cfg, store.bucket_name, cfg.name("messages"),
                                           cfg.name("message-log"), state.state_table.name),
-        tags=tags, stage=cfg.stage, timeout=cfg.function_timeout, memory_size=cfg.memory_size,
+        tags=tags, stage=cfg.stage, timeout=cfg.function_timeout,
+        memory_size=cfg.memory_for("api"), memory={f: cfg.memory_for(f) for f in FUNCTIONS},
         log_retention_days=cfg.log_retention_days, architecture=cfg.architecture)
 
     log = MessageLog("message-log", MessageLogArgs(

@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     cap.add_argument("--rate", default="100/s", help="notifications per second, e.g. 1000/s")
     cap.add_argument("--iterator-age-target", default="30s", help="keep IteratorAge under this, e.g. 30s")
     cap.add_argument("--calls", default=None, help="JSON file of measured AWS calls per notification")
+    cap.add_argument("--durations", choices=["aws", "measured"], default=None,
+                     help="Lambda durations and d(B) to price: aws (estimated from each function's calls and "
+                          "published latencies; the default for a local-stage measurement) or measured (the calls "
+                          "file's own: the default for a real stage's)")
     cap.add_argument("--json", action="store_true", help="machine-readable output")
 
     from relay.api_keys import add_parser as add_keys_parser

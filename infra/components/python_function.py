@@ -39,7 +39,11 @@ class PythonFunctionArgs:
 
 @dataclass
 class FunctionDefaults:
-    """What every relay function of a stage shares: code, layers, base environment, sizing, tags."""
+    """What every relay function of a stage shares: code, layers, base environment, sizing, tags.
+
+    ``memory`` gives each function its own size (``send-worker`` → MB, from the stage config); a function
+    it does not name gets ``memory_size``.
+    """
 
     code: pulumi.Archive
     layers: Sequence[pulumi.Input[str]]
@@ -50,6 +54,7 @@ class FunctionDefaults:
     memory_size: int = 256
     log_retention_days: int = 14
     architecture: str = DEFAULT_ARCHITECTURE
+    memory: Mapping[str, int] = field(default_factory=dict)
 
     def args(self, function: str, statements: pulumi.Input[list[dict[str, Any]]], *,
              timeout: int | None = None, environment: Mapping[str, pulumi.Input[str]] | None = None,
@@ -64,7 +69,7 @@ class FunctionDefaults:
             environment={**self.environment, **(environment or {}), "POWERTOOLS_SERVICE_NAME": module},
             tags=self.tags,
             timeout=self.timeout if timeout is None else timeout,
-            memory_size=self.memory_size,
+            memory_size=self.memory.get(function, self.memory_size),
             log_retention_days=self.log_retention_days,
             layers=self.layers,
             architecture=self.architecture,

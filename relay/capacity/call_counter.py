@@ -2,14 +2,19 @@
 
 :class:`CallCounter` wraps ``botocore.client.BaseClient._make_api_call`` (every boto3 client in the
 process goes through it, whatever session made it) and files each call under its *origin*, found by
-walking the caller's stack: ``handler`` when a module under ``functions.`` is on it (relay's Lambda
-code, billed), ``dataplane`` when ``relay.local.dataplane`` is (what Lambda itself does in AWS: event
-source mapping polls, async invokes, metrics), ``other`` for the test driver. Each call is priced in
-billing units by :mod:`relay.capacity.units`.
+walking the caller's stack: ``provider`` when a delivery provider (``functions.providers.``) makes it —
+the provider's own cost (the outbox's S3 object, SES's call), reported apart and priced out of relay's —
+``handler`` when another module under ``functions.`` is on it (relay's Lambda code, billed),
+``dataplane`` when ``relay.local.dataplane`` is (what Lambda itself does in AWS: event source mapping
+polls, async invokes, metrics), ``other`` for the test driver. Each call is priced in billing units by
+:mod:`relay.capacity.units`, and handler and provider calls are also filed under the function that made
+them, read from the invocation thread's name (``invoke-relay-<stage>-<function>``, worker threads
+included), so durations in AWS can be estimated per function (:mod:`relay.capacity.aws_durations`).
 """
 from __future__ import annotations
 
 import collections
+import re
 import sys
 import threading
 import time
@@ -18,16 +23,29 @@ from typing import Any, Callable, Mapping, Sequence
 
 from relay.capacity import units
 
-__all__ = ["CallCounter", "Tally", "origin_of", "FUNCTION_NAMES"]
+__all__ = ["CallCounter", "Tally", "origin_of", "function_of_thread", "FUNCTION_NAMES", "PROVIDER_PREFIXES"]
 
 FUNCTION_NAMES = ("api", "send_worker", "request_worker", "job_worker", "log_indexer")
+PROVIDER_PREFIXES = ("functions.providers.",)
+# the invoker names an invocation's thread invoke-<physical name>; its worker threads add _<n>
+_INVOCATION_THREAD = re.compile(r"^invoke-relay-.+?-(api|send-worker|request-worker|job-worker|log-indexer|"
+                                r"ses-feedback)(?:_\d+)?$")
+
+
+def function_of_thread(name: str) -> str | None:
+    """``invoke-relay-local-send-worker_3`` → ``send_worker``; None for a thread that is no invocation's."""
+    m = _INVOCATION_THREAD.match(name)
+    return m.group(1).replace("-", "_") if m else None
 
 
 def origin_of(frame: Any, handler_prefixes: Sequence[str] = ("functions.",),
-              plane_prefixes: Sequence[str] = ("relay.local.dataplane",)) -> str:
-    """``handler`` / ``dataplane`` / ``other``: who, up the stack from ``frame``, made this AWS call."""
+              plane_prefixes: Sequence[str] = ("relay.local.dataplane",),
+              provider_prefixes: Sequence[str] = PROVIDER_PREFIXES) -> str:
+    """``provider`` / ``handler`` / ``dataplane`` / ``other``: who, up the stack from ``frame``, made this call."""
     while frame is not None:
         name = frame.f_globals.get("__name__", "")
+        if name.startswith(tuple(provider_prefixes)):
+            return "provider"
         if name.startswith(tuple(handler_prefixes)):
             return "handler"
         if name.startswith(tuple(plane_prefixes)):
@@ -51,19 +69,31 @@ class Tally:
     stream_records_read: float = 0.0
     cloudwatch_put_metric_data: float = 0.0
     wru_by_table: collections.Counter = field(default_factory=collections.Counter)
+    # "<function>|<service>:<operation>" → calls (the function read from the invocation thread's name)
+    calls_by_function: collections.Counter = field(default_factory=collections.Counter)
+
+    _COUNTERS = ("calls", "wru_by_table", "calls_by_function")
 
     def copy(self) -> "Tally":
-        t = Tally(**{k: v for k, v in self.__dict__.items() if k not in ("calls", "wru_by_table")})
-        t.calls = collections.Counter(self.calls)
-        t.wru_by_table = collections.Counter(self.wru_by_table)
+        t = Tally(**{k: v for k, v in self.__dict__.items() if k not in self._COUNTERS})
+        for name in self._COUNTERS:
+            setattr(t, name, collections.Counter(getattr(self, name)))
         return t
 
     def minus(self, earlier: "Tally") -> "Tally":
-        t = Tally(**{k: v - getattr(earlier, k) for k, v in self.__dict__.items() if k not in ("calls", "wru_by_table")})
-        for name in ("calls", "wru_by_table"):
+        t = Tally(**{k: v - getattr(earlier, k) for k, v in self.__dict__.items() if k not in self._COUNTERS})
+        for name in self._COUNTERS:
             mine, theirs = getattr(self, name), getattr(earlier, name)
             setattr(t, name, collections.Counter({k: v - theirs.get(k, 0) for k, v in mine.items() if v - theirs.get(k, 0)}))
         return t
+
+    def function_calls(self) -> dict[str, dict[str, float]]:
+        """``{function: {"service:Operation": calls}}`` from :attr:`calls_by_function`."""
+        out: dict[str, dict[str, float]] = {}
+        for key, n in self.calls_by_function.items():
+            function, _, call = key.partition("|")
+            out.setdefault(function, {})[call] = float(n)
+        return out
 
 
 class CallCounter:
@@ -71,14 +101,16 @@ class CallCounter:
 
     Parameters
     ----------
-    handler_prefixes, plane_prefixes
-        Module name prefixes that mark a call as a handler's or the data plane's.
+    handler_prefixes, plane_prefixes, provider_prefixes
+        Module name prefixes that mark a call as a handler's, the data plane's or a delivery provider's.
     """
 
     def __init__(self, handler_prefixes: Sequence[str] = ("functions.",),
-                 plane_prefixes: Sequence[str] = ("relay.local.dataplane",)) -> None:
+                 plane_prefixes: Sequence[str] = ("relay.local.dataplane",),
+                 provider_prefixes: Sequence[str] = PROVIDER_PREFIXES) -> None:
         self.handler_prefixes = tuple(handler_prefixes)
         self.plane_prefixes = tuple(plane_prefixes)
+        self.provider_prefixes = tuple(provider_prefixes)
         self._lock = threading.Lock()
         self._tallies: dict[str, Tally] = collections.defaultdict(Tally)
         self._gsis: dict[str, list[list[str]]] = {}
@@ -98,7 +130,8 @@ class CallCounter:
         def counted(client: Any, operation_name: str, api_params: dict) -> Any:
             if getattr(counter._internal, "active", False):
                 return original(client, operation_name, api_params)
-            origin = origin_of(sys._getframe(1), counter.handler_prefixes, counter.plane_prefixes)
+            origin = origin_of(sys._getframe(1), counter.handler_prefixes, counter.plane_prefixes,
+                               counter.provider_prefixes)
             response, error = None, None
             try:
                 response = original(client, operation_name, api_params)
@@ -162,10 +195,13 @@ class CallCounter:
             tables = [params.get("TableName")] if "TableName" in params else list(params.get("RequestItems", {}))
             tables += [p.get("TableName") for e in params.get("TransactItems", []) for p in e.values()]
             gsis = {t: self._gsi_keys(client, t) for t in tables if t}
+        function = function_of_thread(threading.current_thread().name) if origin in ("handler", "provider") else None
         with self._lock:
             self.last_call[origin] = time.monotonic()
             t = self._tallies[origin]
             t.calls[f"{service}:{op}"] += 1
+            if function:
+                t.calls_by_function[f"{function}|{service}:{op}"] += 1
             if service == "s3":
                 tier = units.s3_tier(op)
                 if tier == "put":
@@ -181,8 +217,9 @@ class CallCounter:
                 elif op == "SendMessageBatch":
                     t.sqs_messages_sent += len(params.get("Entries", []))
             elif service == "dynamodb":
-                # a failed conditional write is still billed its write units
-                wru = units.write_units(op, params, gsis)
+                # a failed conditional write is still billed its item's write units, but it writes no index
+                refused = _error_code(error) == "ConditionalCheckFailedException"
+                wru = units.write_units(op, params, {} if refused else gsis)
                 t.dynamodb_wru += wru
                 if wru:
                     t.wru_by_table[str(params.get("TableName") or ",".join(params.get("RequestItems", {})) or "?")] += wru
@@ -192,3 +229,7 @@ class CallCounter:
                 t.stream_records_read += len(response.get("Records", []))
             elif service == "cloudwatch" and op == "PutMetricData":
                 t.cloudwatch_put_metric_data += 1
+
+
+def _error_code(error: BaseException | None) -> str:
+    return str(getattr(error, "response", {}).get("Error", {}).get("Code", "")) if error is not None else ""

@@ -8,8 +8,10 @@ Format (version 1)::
                         "s3_put_tier": 2.0, "s3_get_tier": 1.0, "sqs_requests": 0.0, "job_messages": 0.0,
                         "stream_records": 3.0, "dynamodb_wru": 9.0, "dynamodb_rru": 2.0,
                         "cloudwatch_put_metric_data": 0.0,
-                        "functions": {"api": {"invocations": 1.0, "duration_ms": 4.2}, ...},
-                        "calls": {"s3:PutObject": 2.0, ...}},
+                        "functions": {"api": {"invocations": 1.0, "duration_ms": 4.2,
+                                              "calls": {"s3:PutObject": 1.0, ...}}, ...},
+                        "calls": {"s3:PutObject": 2.0, ...},
+                        "provider": {"calls": {"s3:PutObject": 1.0}, ...}},
                "automation": {...}},
      "log_indexer_duration": {"fixed_s": 0.004, "per_record_s": 0.0012, "samples": 40}}
 
@@ -48,6 +50,15 @@ class CallsFile:
     stage: str = ""
     source: str = ""
     raw_calls: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # per flow, the delivery provider's own calls per notification: reported, never priced with relay's
+    provider_calls: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # per flow, DynamoDB write units per notification by table
+    wru_by_table: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    @property
+    def per_function_calls(self) -> bool:
+        """Whether every function of every flow says which AWS calls it made (needed for AWS durations)."""
+        return all(use.calls for flow in self.flows.values() for use in flow.functions.values())
 
 
 def _number(where: str, value: Any) -> float:
@@ -74,6 +85,8 @@ def parse_calls(doc: Any, source: str = "<calls>") -> CallsFile:
     flows: dict[str, FlowUsage] = {}
     counts: dict[str, int] = {}
     raw: dict[str, dict[str, float]] = {}
+    provider: dict[str, dict[str, float]] = {}
+    wru_by_table: dict[str, dict[str, float]] = {}
     for kind, f in flows_doc.items():
         where = f"{source}: flows.{kind}"
         if kind not in FLOW_KINDS:
@@ -87,12 +100,21 @@ def parse_calls(doc: Any, source: str = "<calls>") -> CallsFile:
         for name, use in fns_doc.items():
             if not isinstance(use, dict):
                 raise CallsFileError(f"{where}.functions.{name} must be an object")
+            calls_doc = use.get("calls") or {}
+            if not isinstance(calls_doc, dict):
+                raise CallsFileError(f"{where}.functions.{name}.calls must be an object")
             fns[name] = FunctionUse(invocations=_number(f"{where}.functions.{name}.invocations", use.get("invocations")),
-                                    duration_ms=_number(f"{where}.functions.{name}.duration_ms", use.get("duration_ms")))
+                                    duration_ms=_number(f"{where}.functions.{name}.duration_ms", use.get("duration_ms")),
+                                    calls={str(c): _number(f"{where}.functions.{name}.calls.{c}", v)
+                                           for c, v in calls_doc.items()})
         values = {k: _number(f"{where}.{k}", f.get(k, 0.0)) for k in _NUMBERS}
         flows[kind] = FlowUsage(kind=kind, functions=fns, description=str(f.get("description", "")), **values)
         counts[kind] = int(_number(f"{where}.notifications", f.get("notifications", 0)))
         raw[kind] = {str(k): float(v) for k, v in (f.get("calls") or {}).items()}
+        wru_by_table[kind] = {str(k): float(v) for k, v in (f.get("dynamodb_wru_by_table") or {}).items()}
+        provider_doc = f.get("provider") or {}
+        provider[kind] = {str(k): float(v) for k, v in (provider_doc.get("calls") or {}).items()} \
+            if isinstance(provider_doc, dict) else {}
     dur_doc = doc.get("log_indexer_duration")
     duration = None
     if dur_doc is not None:
@@ -103,7 +125,8 @@ def parse_calls(doc: Any, source: str = "<calls>") -> CallsFile:
                                                       dur_doc.get("per_record_s")))
     return CallsFile(flows=flows, notifications=counts, log_indexer_duration=duration,
                      measured_at=str(doc.get("measured_at", "")), command=str(doc.get("command", "")),
-                     stage=str(doc.get("stage", "")), source=source, raw_calls=raw)
+                     stage=str(doc.get("stage", "")), source=source, raw_calls=raw, provider_calls=provider,
+                     wru_by_table=wru_by_table)
 
 
 def load_calls(path: str | Path | None = None) -> CallsFile:

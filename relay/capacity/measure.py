@@ -65,12 +65,21 @@ def _outbox_count(s3: Any, bucket: str) -> int:
 
 
 def flow_document(kind: str, description: str, notifications: int, handler: Tally, plane: Tally,
-                  metrics: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+                  metrics: Mapping[str, Mapping[str, float]], provider: Tally | None = None) -> dict[str, Any]:
     """One flow of the calls file from a phase's tallies and its AWS/Lambda metrics (per notification).
 
     ``metrics`` maps the logical function name to :func:`lambda_metrics` of that function in the phase.
+    ``provider`` holds the delivery provider's own calls (the outbox's S3 object): reported under
+    ``provider``, not priced with relay's, but counted in the calls of the function that waited on them.
     """
     n = float(notifications)
+    provider = provider or Tally()
+    by_function: dict[str, dict[str, float]] = {}
+    for tally in (handler, provider):
+        for fn, calls in tally.function_calls().items():
+            mine = by_function.setdefault(fn, {})
+            for call, count in calls.items():
+                mine[call] = mine.get(call, 0.0) + count / n
     # job messages the handlers enqueued (relay's only queue sends); the mapping's receives can be more
     # when a slow local run lets visibility lapse, and are kept as information
     jobs = handler.sqs_messages_sent
@@ -86,11 +95,15 @@ def flow_document(kind: str, description: str, notifications: int, handler: Tall
         "dynamodb_wru": handler.dynamodb_wru / n,
         "dynamodb_rru": handler.dynamodb_rru / n,
         "cloudwatch_put_metric_data": handler.cloudwatch_put_metric_data / n,
-        "functions": {name: {"invocations": m["Invocations.Sum"] / n, "duration_ms": m["Duration.Sum"] / n}
+        "functions": {name: {"invocations": m["Invocations.Sum"] / n, "duration_ms": m["Duration.Sum"] / n,
+                             **({"calls": dict(sorted(by_function[name].items()))} if name in by_function else {})}
                       for name, m in metrics.items() if m["Invocations.Sum"] > 0},
         "calls": {k: v / n for k, v in sorted(handler.calls.items())},
         "dynamodb_wru_by_table": {k: v / n for k, v in sorted(handler.wru_by_table.items())},
         "dataplane_calls": {k: v / n for k, v in sorted(plane.calls.items())},
+        "provider": {"calls": {k: v / n for k, v in sorted(provider.calls.items())},
+                     "s3_put_tier": provider.s3_put_tier / n, "s3_get_tier": provider.s3_get_tier / n,
+                     "dynamodb_wru": provider.dynamodb_wru / n, "sqs_requests": provider.sqs_requests / n},
     }
 
 
@@ -132,14 +145,17 @@ def measure_local_stage(sends: int = 100, automations: int = 20, stage: str = "l
             delivered += count
             wait_until(lambda: _outbox_count(s3, outputs["request_bucket"]) >= delivered, 120.0,
                   f"{delivered} deliveries in the outbox")
-            wait_until(lambda: time.monotonic() - counter.last_call.get("handler", 0.0) > 2.0, 60.0, "quiet handlers")
+            wait_until(lambda: time.monotonic() - max(counter.last_call.get("handler", 0.0),
+                                                      counter.last_call.get("provider", 0.0)) > 2.0, 60.0,
+                       "quiet handlers")
             time.sleep(1.2)  # two metric flushes
             after = counter.snapshot()
             end = utc_now()
             handler = after.get("handler", Tally()).minus(before.get("handler", Tally()))
             planet = after.get("dataplane", Tally()).minus(before.get("dataplane", Tally()))
+            provider = after.get("provider", Tally()).minus(before.get("provider", Tally()))
             metrics = {logical: lambda_metrics(cw, fn, start, end) for logical, fn in names.items()}
-            flows[kind] = flow_document(kind, description, count, handler, planet, metrics)
+            flows[kind] = flow_document(kind, description, count, handler, planet, metrics, provider)
 
         log(f"measure: calibrating the log indexer's batch duration at batch sizes {list(calibrate_sizes)}")
         samples = calibrate_batch_duration(emu.client, outputs, calibrate_sizes, calibrate_records, settle_s=1.2)
@@ -152,9 +168,11 @@ def measure_local_stage(sends: int = 100, automations: int = 20, stage: str = "l
             "command": command,
             "stage": stage,
             "notes": ("Counts are per notification, measured on the local stage (moto in-process) by counting "
-                      "every boto3 call the handlers make; Lambda invocations and durations from the AWS/Lambda "
-                      "metrics the local data plane publishes. Durations are local (emulated AWS on this machine), "
-                      "so GB-seconds and d(B) are pessimistic next to AWS."),
+                      "every boto3 call the handlers make; the delivery provider's own calls are under 'provider', "
+                      "not in the priced counts. Lambda invocations and durations from the AWS/Lambda metrics the "
+                      "local data plane publishes: local (emulated AWS on this machine), so GB-seconds and d(B) "
+                      "are pessimistic next to AWS; relay capacity estimates AWS's from each function's calls "
+                      "(relay/capacity/aws_durations.py)."),
             "flows": flows,
             "log_indexer_duration": {"fixed_s": fit.fixed_s, "per_record_s": fit.per_record_s,
                                      "samples": [list(s) for s in samples]},

@@ -54,6 +54,9 @@ class FunctionUse:
 
     invocations: float
     duration_ms: float
+    # AWS calls per notification this function made (``"dynamodb:PutItem": 1.0``), its delivery provider's
+    # included: what its duration in AWS is estimated from (:mod:`relay.capacity.aws_durations`)
+    calls: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,8 @@ class FlowUsage:
             sqs_requests=self.sqs_requests * k, job_messages=self.job_messages * k,
             stream_records=self.stream_records * k, dynamodb_wru=self.dynamodb_wru * k,
             dynamodb_rru=self.dynamodb_rru * k, cloudwatch_put_metric_data=self.cloudwatch_put_metric_data * k,
-            functions={n: FunctionUse(f.invocations * k, f.duration_ms * k) for n, f in self.functions.items()},
+            functions={n: FunctionUse(f.invocations * k, f.duration_ms * k, {c: v * k for c, v in f.calls.items()})
+                       for n, f in self.functions.items()},
             description=self.description)
 
 
@@ -149,8 +153,9 @@ def lambda_billed_ms(duration_ms: float, invocations: float) -> float:
     return invocations * math.ceil(duration_ms / invocations - 1e-9)
 
 
-def cost_per_million(usage: FlowUsage, *, memory_mb: int, job_batch_size: int, job_batching_window_s: float,
-                     stream_fill: float, notifications_per_s: float) -> FlowCost:
+def cost_per_million(usage: FlowUsage, *, memory_mb: int | Mapping[str, int], job_batch_size: int,
+                     job_batching_window_s: float, stream_fill: float, notifications_per_s: float,
+                     architecture: str = "x86_64") -> FlowCost:
     """AWS cost of 1M notifications of ``usage.kind``, itemised per service.
 
     Parameters
@@ -158,7 +163,10 @@ def cost_per_million(usage: FlowUsage, *, memory_mb: int, job_batch_size: int, j
     usage
         Measured usage per notification.
     memory_mb
-        The stage's function memory (``relay:memorySize``); GB-seconds = duration x memory.
+        Function memory: one size for all, or per logical function name (``relay:memory``, measured
+        defaults); GB-seconds = each function's billed duration x its memory.
+    architecture
+        ``arm64`` or ``x86_64``: the GB-second price (:func:`relay.capacity.prices.lambda_gb_second`).
     job_batch_size, job_batching_window_s
         The job worker mapping's settings; with the rate they give the batch fill.
     stream_fill
@@ -177,6 +185,7 @@ def cost_per_million(usage: FlowUsage, *, memory_mb: int, job_batch_size: int, j
 
     invocations: dict[str, float] = {}
     billed_ms = 0.0
+    gb_s = 0.0
     for name, fn in usage.functions.items():
         if name == "job_worker":
             inv = usage.job_messages / job_fill
@@ -185,9 +194,13 @@ def cost_per_million(usage: FlowUsage, *, memory_mb: int, job_batch_size: int, j
         else:
             inv = fn.invocations
         invocations[name] = inv
-        billed_ms += lambda_billed_ms(fn.duration_ms, inv)
+        ms = lambda_billed_ms(fn.duration_ms, inv)
+        billed_ms += ms
+        mb = memory_mb if isinstance(memory_mb, (int, float)) else memory_mb[name]
+        gb_s += ms / 1000.0 * (mb / 1024.0) * n
     total_inv = sum(invocations.values()) * n
-    gb_s = billed_ms / 1000.0 * (memory_mb / 1024.0) * n
+    memory_text = (f"{memory_mb} MB" if isinstance(memory_mb, (int, float)) else
+                   ", ".join(f"{k} {memory_mb[k]}" for k in sorted(usage.functions)) + " MB")
 
     esm_sqs = 2.0 * usage.job_messages / job_fill  # ReceiveMessage + DeleteMessageBatch per batch
     sqs_total = (usage.sqs_requests + esm_sqs) * n
@@ -200,8 +213,8 @@ def cost_per_million(usage: FlowUsage, *, memory_mb: int, job_batch_size: int, j
     lines = (
         CostLine("lambda_requests", total_inv * prices.LAMBDA_REQUEST, total_inv, "invocations",
                  f"per notification: {per_fn}"),
-        CostLine("lambda_compute", gb_s * prices.LAMBDA_GB_SECOND_X86, gb_s, "GB-s",
-                 f"{billed_ms:.3g} billed ms per notification at {memory_mb} MB (x86)"),
+        CostLine("lambda_compute", gb_s * prices.lambda_gb_second(architecture), gb_s, "GB-s",
+                 f"{billed_ms:.3g} billed ms per notification at {memory_text} ({architecture})"),
         CostLine("sqs", sqs_total * prices.SQS_STANDARD_REQUEST, sqs_total, "requests",
                  f"handlers {usage.sqs_requests:.3g} + job mapping polls {esm_sqs:.3g} per notification "
                  f"({job_fill:.3g} jobs per batch)"),
@@ -219,7 +232,7 @@ def cost_per_million(usage: FlowUsage, *, memory_mb: int, job_batch_size: int, j
     )
     return FlowCost(kind=usage.kind, lines=lines,
                     assumptions={"job_batch_fill": job_fill, "stream_batch_fill": stream_fill,
-                                 "memory_mb": float(memory_mb), "notifications_per_s": notifications_per_s})
+                                 "billed_ms": billed_ms, "notifications_per_s": notifications_per_s})
 
 
 # ---- stream sizing ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "PRICES_CHECKED", "REGION",
-    "LAMBDA_GB_SECOND_X86", "LAMBDA_REQUEST",
+    "LAMBDA_GB_SECOND_X86", "LAMBDA_GB_SECOND_ARM64", "LAMBDA_REQUEST", "lambda_gb_second",
     "SQS_STANDARD_REQUEST", "SQS_REQUEST_CHUNK_BYTES",
     "S3_STANDARD_PUT_TIER", "S3_STANDARD_GET_TIER",
     "DYNAMODB_ON_DEMAND_WRU", "DYNAMODB_ON_DEMAND_RRU", "DYNAMODB_STREAMS_READ_REQUEST",
@@ -22,7 +22,24 @@ REGION = "us-east-1"
 # https://aws.amazon.com/lambda/pricing/ — x86, first 6B GB-s/month: $0.0000166667 per GB-s;
 # requests $0.20 per 1M. Duration is billed per 1 ms, rounded up, per invocation.
 LAMBDA_GB_SECOND_X86 = 0.0000166667
+# Same page, "Arm Price": $0.0000133334 per GB-s for the first 7.5B GB-s/month (20 % under x86); the
+# request price is the same for both architectures. relay's stages run arm64 (relay:architecture).
+LAMBDA_GB_SECOND_ARM64 = 0.0000133334
 LAMBDA_REQUEST = 0.20 / 1_000_000
+
+
+def lambda_gb_second(architecture: str) -> float:
+    """The GB-second price of a Lambda architecture (``arm64`` or ``x86_64``).
+
+    Raises
+    ------
+    ValueError
+        For any other architecture name.
+    """
+    prices = {"arm64": LAMBDA_GB_SECOND_ARM64, "x86_64": LAMBDA_GB_SECOND_X86}
+    if architecture not in prices:
+        raise ValueError(f"architecture {architecture!r}: Lambda runs arm64 or x86_64")
+    return prices[architecture]
 
 # https://aws.amazon.com/sqs/pricing/ — standard queue, first 100B requests/month: $0.40 per 1M.
 # Every 64 KB chunk of a payload is billed as one request. Lambda's event source mapping polls

@@ -41,7 +41,8 @@ def test_prod_at_1000_per_s_prints_costs_and_needed_factor(tmp_path):
     rc, out, err = _run(tmp_path, "--stage", "prod", "--rate", "1000/s")
     assert rc == 0, err
     assert "cost per 1M sends: $" in out and "cost per 1M automations: $" in out
-    assert "Pulumi.prod.yaml: memory 512 MB" in out
+    assert "Pulumi.prod.yaml: memory (MB) api 128, job_worker 256, log_indexer 256, send_worker 128 on arm64" in out
+    assert "durations used: measured" in out  # this file names no function's calls: its own durations price it
     # 3000 records/s need 3 shards (1,000 writes/s per partition); B=500, d(500)=1.01 s → 495 records/s
     # per lane; 1,000 records/s per shard at ≤80% busy needs 3 lanes per shard
     assert "over 3 shard(s)" in out
@@ -60,7 +61,8 @@ def test_json_output_has_itemised_costs_and_inputs(tmp_path):
     assert {ln["service"] for ln in send["lines"]} >= {"lambda_requests", "lambda_compute", "sqs", "s3", "dynamodb",
                                                       "dynamodb_streams", "cloudwatch"}
     assert send["total_usd"] == pytest.approx(sum(ln["usd"] for ln in send["lines"]))
-    assert doc["inputs"]["stage_config"]["memory_size"] == 256
+    assert doc["inputs"]["stage_config"]["memory"] == {"api": 128, "job_worker": 256, "log_indexer": 128,
+                                                       "send_worker": 128}
     assert doc["stream"]["needed_factor"] == 1 and doc["stream"]["configured_factor"] == 2
     assert doc["stream"]["shards"] == 1
     assert any("pessimistic for AWS" in n for n in doc["notes"])  # the calls were measured on the local stage

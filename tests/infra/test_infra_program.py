@@ -245,7 +245,7 @@ def test_functions_runtime_handler_code_layer_and_environment(stack: BuiltStack)
         assert f["architectures"] == [cfg.architecture] == ["arm64"]
         assert f["handler"] == f"functions.{module}.handler.lambda_handler"
         assert f["layers"] == layer_arns
-        assert f["memorySize"] == cfg.memory_size
+        assert f["memorySize"] == cfg.memory_for(fn)
         assert f["timeout"] == (cfg.job_worker_timeout if fn == "job-worker" else cfg.function_timeout)
         assert f["role"] == f"arn:aws:iam::123456789012:role/{cfg.name(fn)}"
         assert set(f["code"].assets) == {"functions"}
