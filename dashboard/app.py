@@ -17,6 +17,7 @@ page = st.navigation([
     st.Page("pages/streams.py", title="Streams", icon=":material/waves:"),
     st.Page("pages/message_log.py", title="Message log", icon=":material/search:"),
     st.Page("pages/api_keys.py", title="API keys", icon=":material/key:"),
+    st.Page("pages/templates.py", title="Templates", icon=":material/description:"),
     st.Page("pages/suppressions.py", title="Suppression list", icon=":material/block:"),
     st.Page("pages/audit.py", title="Audit", icon=":material/history:"),
 ])

@@ -24,7 +24,7 @@ from dashboard.task_store import Task, TaskStore
 
 __all__ = ["aws", "stages", "snapshot", "dead_letters", "dlq_count", "depth", "series", "mapping", "move_tasks",
            "audit_records", "log_search", "timeline", "actor_identity", "api_keys", "suppressions", "clear",
-           "bulk_tasks", "task_rows", "mapping_states", "export_body", "resend_of"]
+           "bulk_tasks", "task_rows", "mapping_states", "export_body", "resend_of", "named_templates"]
 
 
 def aws(region: str = "us-east-1") -> Aws:
@@ -96,6 +96,14 @@ def audit_records(table: str, stage: str, limit: int = 200) -> list[dict[str, An
 @st.cache_data(ttl=10, show_spinner=False)
 def api_keys(state_table: str) -> list[dict[str, Any]]:
     return ops.list_api_keys(aws().dynamodb, state_table)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def named_templates(bucket: str, prefix: str) -> list[str]:
+    """Names under ``templates/`` or ``automation-templates/`` (the listing ``relay templates list`` prints)."""
+    from relay.templates_cli import list_named
+
+    return list_named(aws().client("s3"), bucket, prefix)
 
 
 @st.cache_data(ttl=10, show_spinner=False)
