@@ -105,10 +105,18 @@ class DelayStep(_Step):
     duration: str | int | None = None
     until: str | None = None
 
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _whole_ms(cls, v: Any) -> Any:
+        # a number is milliseconds (as in a send's delay): a whole one of at least 1, never a boolean
+        if isinstance(v, bool) or (isinstance(v, (int, float)) and (v != int(v) or v < 1)):
+            raise ValueError("duration: a string like '5 minutes', or a whole number of milliseconds >= 1")
+        return v
+
     @field_validator("duration")
     @classmethod
     def _duration(cls, v: str | int | None) -> str | None:
-        if isinstance(v, int) and not isinstance(v, bool):
+        if isinstance(v, int):
             v = f"{v}ms"  # Courier's number is milliseconds
         if v is not None:
             try:
