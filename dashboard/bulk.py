@@ -190,9 +190,10 @@ class Runner:
                 c["matched"] += len(hits)
                 if hits and first is None:
                     first = self._elapsed_ms()
-                kept = c["matched"] - len(hits)
-                rows = [{k: v for k, v in x.as_row(now).items() if k != "body"} | {"body": x.body[:300]}
-                        for x in hits[:max(0, ROWS_KEPT - kept)]]
+                shown = hits[:max(0, ROWS_KEPT - (c["matched"] - len(hits)))]
+                if shown and task.dlq == "job" and state and not query.needs_step_errors:
+                    shown = explain_job_failures(self.aws.dynamodb, state, shown)  # the rows say why, too
+                rows = [{k: v for k, v in x.as_row(now).items() if k != "body"} | {"body": x.body[:300]} for x in shown]
                 keep = self.checkpoint(c, match=[x.message_id for x in hits], rows=rows, firstMatchMs=first)
             others = max(0, queue_depth(sqs, url).in_flight - len(scan.held)) if scan.exhausted else 0
         note = ""

@@ -45,6 +45,8 @@ def frame() -> None:
     names = list(published)
     if st.session_state.get("stage") not in names:
         st.session_state["stage"] = default_stage(published, os.environ.get("RELAY_STAGE", ""))
+    else:  # the picker is a page's widget: re-assigning its state keeps the stage when the operator changes pages
+        st.session_state["stage"] = st.session_state["stage"]
     name = st.sidebar.selectbox("Stage", names, key="stage")
     cfg, note = stage_config(name)
     ctx = StageContext(name, published[name], cfg, note, is_local_endpoint(endpoint))

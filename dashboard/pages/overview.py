@@ -32,6 +32,15 @@ for name, outputs in sorted(published.items(), key=lambda kv: kv[0] != ctx.name)
     marker = " (selected)" if name == ctx.name else ""
     with st.container(border=True, key=f"stage-{name}"):
         st.subheader(f"{health.BADGE[snap.state]} {name}{marker}")
+        try:  # a paused mapping first, above the numbers: it explains them
+            paused = [m for m in loaders.mapping_states(json.dumps(outputs, sort_keys=True)) if m.paused]
+        except Exception as err:  # noqa: BLE001 - the rest of the stage's health still shows
+            paused = []
+            st.caption(f"Mappings unreadable: {type(err).__name__}: {err}")
+        for m in paused:
+            who = f" — by {m.paused_by}: {m.reason}" if m.paused_by else ""
+            st.error(f"PAUSED: the {m.label} mapping{m.paused_for()}{who}. Nothing is consumed from it until it is "
+                     "resumed (Mappings page).", icon=":material/pause_circle:")
         cols = st.columns(4)
         d = snap.job_depth
         cols[0].metric(f"{health.BADGE[snap.job_state]} Job queue", f"{d.visible} visible",
@@ -46,15 +55,6 @@ for name, outputs in sorted(published.items(), key=lambda kv: kv[0] != ctx.name)
         st.dataframe(pd.DataFrame([{"DLQ": x.kind, "messages": x.count, "oldest": _age(x.oldest_age_s, x.age_is_lower_bound),
                                     "health": x.state} for x in snap.dlqs]),
                      hide_index=True, width="stretch", key=f"dlq-{name}")
-        try:
-            paused = [m for m in loaders.mapping_states(json.dumps(outputs, sort_keys=True)) if m.paused]
-        except Exception as err:  # noqa: BLE001 - the rest of the stage's health still shows
-            paused = []
-            st.caption(f"Mappings unreadable: {type(err).__name__}: {err}")
-        for m in paused:
-            st.error(f"PAUSED: the {m.label} mapping{m.paused_for()}" + (f" — by {m.paused_by}: {m.reason}" if m.paused_by
-                                                                         else "")
-                     + ". Nothing is consumed from it until it is resumed (Mappings page).", icon=":material/pause_circle:")
         active = [t for t in loaders.bulk_tasks(outputs["audit_table"], name) if t.active] if outputs.get("audit_table") else []
         for t in active:
             st.caption(f"Bulk {t.kind} on the {t.dlq} DLQ running: {t.summary()}")

@@ -18,8 +18,8 @@ __all__ = ["JobLetters", "fill_job_dlq", "purge", "stream_letters", "async_lette
            "ERRORS", "TARGET_RUN"]
 
 TARGET_RUN = "run_01TARGET0000000000000000"
-ERRORS = ("step 1 (fetch-data): http://crm.internal/profile answered HTTP 500",
-          "step 2 (send): template 'welcome' is missing", "step 0 (delay): until is in the past")
+ERRORS = ("(fetch-data): http://crm.internal/profile answered HTTP 500", "(send): template 'welcome' is missing",
+          "(delay): until is in the past")  # a step's recorded error is "step <i> <what failed>"
 
 
 @dataclass
@@ -68,7 +68,7 @@ def fill_job_dlq(sqs: Any, ddb: Any, outputs: dict[str, Any], total: int = 2000,
         bodies.append((run, json.dumps({"v": 1, "runId": run, "step": i % 3, "seq": i})))
     requests = [{"PutRequest": {"Item": {
         "pk": {"S": f"RUN#{run}"}, "sk": {"S": f"STEP#{step:04d}"}, "status": {"S": "FAILED"},
-        "error": {"S": ERRORS[(n + step) % len(ERRORS)]}}}}
+        "error": {"S": f"step {step} {ERRORS[(n + step) % len(ERRORS)]}"}}}}
         for n, run in enumerate(sorted({r for r, _ in bodies})) for step in range(3)]
     for i in range(0, len(requests), 25):
         ddb.batch_write_item(RequestItems={outputs["state_table"]: requests[i:i + 25]})
