@@ -25,50 +25,62 @@ def _is_conditional_failure(exc: Exception) -> bool:
 
 
 class DynamoClaimStore(ClaimStore):
-    """``DELIVERY#<messageId>/CLAIM`` items in the state table.
+    """The claim on the message's ENQUEUED event in the messages table; earlier versions' in the state table.
 
-    ``status`` is ``CLAIMED`` with ``leaseUntil``: written once, by the conditional put that takes it. The
-    delivery's final events settle the message (the claim is not written again); a claim whose lease ran
-    out can be taken over, and the taker reads the events first. ``DONE`` with the outcome is what earlier
-    versions wrote on settling, still honoured.
+    ``claimedBy`` (the delivery id) and ``leaseUntil`` (ms) ride on the ENQUEUED item: a lease that ran out
+    (its invocation crashed) or was given up (no ``leaseUntil``) can be taken over by a conditional update
+    that leaves the event as it was. The delivery's final events settle the message; the claim is not
+    written again. ``DELIVERY#<messageId>/CLAIM`` in the state table is
+    what versions before kept (``CLAIMED`` with ``leaseUntil``, or ``DONE`` with the outcome): read, never written.
     """
 
-    def __init__(self, table_name: str, retention_days: int = 30) -> None:
-        self._name, self._retention_days = table_name, retention_days
+    def __init__(self, message_table: str, state_table: str) -> None:
+        self._messages, self._state = message_table, state_table
 
-    def acquire(self, message_id: str, delivery_id: str, *, now_ms: int, lease_ms: int) -> ClaimResult:
-        table = _table(self._name)
-        key = {"pk": f"DELIVERY#{message_id}", "sk": "CLAIM"}
-        try:
-            # ALL_OLD (free): an earlier attempt's claim comes back, so a takeover is known without a read
-            old = table.put_item(
-                Item={**key, "deliveryId": delivery_id, "status": ClaimStatus.CLAIMED, "leaseUntil": now_ms + lease_ms,
-                      "claimedAt": now_ms, "expiresAt": now_ms // 1000 + self._retention_days * 86_400},
-                ConditionExpression="attribute_not_exists(pk) OR (#s = :claimed AND leaseUntil < :now)",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":claimed": ClaimStatus.CLAIMED, ":now": now_ms},
-                ReturnValues="ALL_OLD",
-            ).get("Attributes")
-            return ClaimResult(acquired=True, taken_over=bool(old))
+    def acquire(self, enqueued: dict[str, Any], delivery_id: str, *, now_ms: int, lease_ms: int) -> ClaimResult:
+        try:  # the ENQUEUED event written with the claim: one write, one stream record
+            _table(self._messages).put_item(Item={**enqueued, "claimedBy": delivery_id, "leaseUntil": now_ms + lease_ms},
+                                            ConditionExpression="attribute_not_exists(pk)")
         except Exception as exc:
             if not _is_conditional_failure(exc):
                 raise
-        item = to_plain(table.get_item(Key=key, ConsistentRead=True).get("Item") or {})
+            return ClaimResult(acquired=False)
+        return ClaimResult(acquired=True, enqueued_ts=int(enqueued["ts"]))
+
+    def take_over(self, enqueued: dict[str, Any], delivery_id: str, *, now_ms: int, lease_ms: int) -> ClaimResult:
+        try:  # only the lease moves; the event stays as the first attempt wrote it
+            old = _table(self._messages).update_item(
+                Key={"pk": enqueued["pk"], "sk": enqueued["sk"]}, UpdateExpression="SET #by = :did, #lease = :until",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#lease) OR #lease < :now)",
+                ExpressionAttributeNames={"#by": "claimedBy", "#lease": "leaseUntil"},
+                ExpressionAttributeValues={":did": delivery_id, ":until": now_ms + lease_ms, ":now": now_ms},
+                ReturnValues="ALL_OLD").get("Attributes", {})
+        except Exception as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            return ClaimResult(acquired=False)
+        return ClaimResult(acquired=True, enqueued_ts=int(old.get("ts", enqueued["ts"])))
+
+    def release(self, enqueued: dict[str, Any], delivery_id: str) -> None:
+        try:
+            _table(self._messages).update_item(
+                Key={"pk": enqueued["pk"], "sk": enqueued["sk"]}, UpdateExpression="REMOVE #lease, #by",
+                ConditionExpression="#by = :did AND attribute_exists(#lease)",
+                ExpressionAttributeNames={"#by": "claimedBy", "#lease": "leaseUntil"},
+                ExpressionAttributeValues={":did": delivery_id})
+        except Exception as exc:
+            if not _is_conditional_failure(exc):
+                raise
+
+    def legacy(self, message_id: str) -> ClaimResult | None:
+        item = _table(self._state).get_item(Key={"pk": f"DELIVERY#{message_id}", "sk": "CLAIM"},
+                                            ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        item = to_plain(item)
         if item.get("status") == ClaimStatus.DONE and "outcome" in item:
             return ClaimResult(acquired=False, outcome=Outcome.from_item(item["outcome"]))
         return ClaimResult(acquired=False, lease_until_ms=item.get("leaseUntil"))
-
-    def release(self, message_id: str, delivery_id: str) -> None:
-        try:
-            _table(self._name).delete_item(
-                Key={"pk": f"DELIVERY#{message_id}", "sk": "CLAIM"},
-                ConditionExpression="deliveryId = :did AND #s = :claimed",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":did": delivery_id, ":claimed": ClaimStatus.CLAIMED},
-            )
-        except Exception as exc:
-            if not _is_conditional_failure(exc):
-                raise
 
 
 class DynamoEventLog(EventLog):

@@ -26,7 +26,7 @@ def build_ports() -> SendPorts:
 
     s = get_settings()
     return SendPorts(
-        claims=DynamoClaimStore(s.state_table, s.message_retention_days),
+        claims=DynamoClaimStore(s.message_table, s.state_table),
         events=DynamoEventLog(s.message_table),
         runs=DynamoRunState(s.state_table),
         templates=S3TemplateStore(s.request_bucket),

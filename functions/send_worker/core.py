@@ -12,12 +12,13 @@ Routing:
   render failure (UNROUTABLE) fails over to the next channel. No addressable channel at all → one
   UNROUTABLE message on the first channel.
 
-At most once per message id: a conditional claim (with a lease) is taken before anything is
-delivered, and the delivery's final events — written together, in one request, once the provider has
-answered — settle it: the claim is written once, never again. A replayed S3 event that finds the claim
-held (or takes over one whose lease ran out) reads the message's events and, if they record an outcome,
-returns it instead of delivering again. Claims settled by earlier versions (``DONE`` with the outcome on
-the claim) are replayed from the claim, as before.
+At most once per message id: before anything is delivered, the message's ENQUEUED event is written by one
+conditional write that is also the delivery claim — at a key its request fixes (:func:`enqueued_sk`), with a
+lease — and the delivery's final events, written together in one request once the provider has answered,
+settle it: the claim is not written again. A replayed S3 event that finds the claim held (or takes over one
+whose lease ran out) reads the message's events and, if they record an outcome, returns it instead of
+delivering again. Claims kept by earlier versions in the state table (``DELIVERY#<id>/CLAIM``) are honoured:
+a settled one is replayed, a live one waits.
 """
 from __future__ import annotations
 
@@ -31,13 +32,14 @@ from functions.send_worker.ports import (ClaimStore, DelayedSends, EventLog, Out
 from functions.send_worker.render import RenderError
 from functions.shared.channels import ADDRESS_FIELD, DEFAULT_CHANNELS, address_for, recipient_key
 from functions.shared.errors import BadContent, RetryableError
+from functions.send_worker.events import enqueued_sk, event_item
 from functions.shared.ids import message_id as make_message_id
 from functions.shared.message_meta import message_meta
 from functions.shared.schedule import due_at, expires_at, iso
 from functions.shared.statuses import DeliveryReason
 from functions.shared.statuses import MessageStatus as S
 
-__all__ = ["SendPorts", "MessagePlan", "RecipientPlan", "expand", "event_item", "process_request",
+__all__ = ["SendPorts", "MessagePlan", "RecipientPlan", "expand", "event_item", "enqueued_sk", "process_request",
            "BadRequest", "DEFAULT_LEASE_MS", "LEASE_MARGIN_MS", "lease_for"]
 
 DEFAULT_LEASE_MS = 60_000  # longer than the function timeout: a crashed delivery is retried after it
@@ -131,21 +133,6 @@ def expand(message: dict[str, Any]) -> list[RecipientPlan]:
         seen.add(key)
         plans.append(RecipientPlan(r, key, "single" if method == "single" else "all", tuple(dict.fromkeys(channels))))
     return plans
-
-
-def event_item(*, message_id: str, request_id: str, run_id: str | None, recipient: str, channel: str,
-               status: S, ts: int, seq: int, reason: str | None = None, provider: str | None = None,
-               delivery_id: str | None = None, retention_days: int = 30) -> dict[str, Any]:
-    """The messages-table item for one status event (shape in docs/CONTRACTS.md)."""
-    item: dict[str, Any] = {
-        "pk": f"MSG#{message_id}", "sk": f"EVT#{ts:013d}#{seq:02d}#{status}",
-        "messageId": message_id, "requestId": request_id, "recipient": recipient, "channel": channel,
-        "status": status, "ts": ts, "expiresAt": ts // 1000 + retention_days * 86_400,
-    }
-    for k, v in (("runId", run_id), ("reason", reason), ("provider", provider), ("deliveryId", delivery_id)):
-        if v:
-            item[k] = v
-    return item
 
 
 @dataclass
@@ -248,28 +235,56 @@ def _one(req: _Request, plan: RecipientPlan, channel: str, profile: dict[str, An
     ports = req.ports
     mid = make_message_id(req.request_id, plan.key, channel)
     did = ports.new_delivery_id()
-    claim = ports.claims.acquire(mid, did, now_ms=ports.now_ms(), lease_ms=ports.lease_ms)
-    if claim.outcome is not None:  # settled by an earlier version: its events follow the claim, so re-write them
-        _write_events(req, plan, channel, mid, claim.outcome)  # replay: same keys, idempotent
-        return MessagePlan(mid, plan.key, channel, claim.outcome)
-    if not claim.acquired or claim.taken_over:
-        # the holder (alive, or dead after its lease) may have settled: its final events say so
-        recorded = Outcome.from_events(ports.events.events(mid))
+    t0 = ports.now_ms()
+    before = _claimed_by_an_earlier_version(req, plan, channel, mid, t0)
+    if before is not None:
+        return before
+    # reads before the claim: the time from the ENQUEUED write to the final events is what lets one message's
+    # events fall into two stream batches (two VIEW writes instead of one)
+    req.canceled()
+    enqueued = {**_event(req, plan, channel, mid, S.ENQUEUED, t0, 0), "sk": enqueued_sk(req.request_id)}
+    claim = ports.claims.acquire(enqueued, did, now_ms=t0, lease_ms=ports.lease_ms)
+    if not claim.acquired:
+        # an earlier attempt claimed it: if it settled, its final events say so (read before any write, so a
+        # replay changes nothing); if not, its claim is taken over once its lease ran out
+        events = ports.events.events(mid)
+        recorded = Outcome.from_events(events)
         if recorded is not None:
             return MessagePlan(mid, plan.key, channel, recorded)
+        claim = ports.claims.take_over(enqueued, did, now_ms=t0, lease_ms=ports.lease_ms)
         if not claim.acquired:
-            raise RetryableError(f"message {mid} is claimed by another invocation until {claim.lease_until_ms}")
-
-    t0 = ports.now_ms()
-    _put(req, plan, channel, mid, S.ENQUEUED, t0, 0)
+            lease = next((e.get("leaseUntil") for e in events if e.get("sk") == enqueued["sk"]), None)
+            raise RetryableError(f"message {mid} is claimed by another invocation until {lease}")
+    # the outcome's ENQUEUED is the event as stored: a takeover keeps the first claim's time
+    enqueued_ts = claim.enqueued_ts if claim.enqueued_ts is not None else t0
     try:
-        outcome = _decide_and_deliver(req, plan, channel, profile, mid, did, t0, forced_reason)
+        outcome = _decide_and_deliver(req, plan, channel, profile, mid, did, enqueued_ts, forced_reason)
     except BaseException:
-        ports.claims.release(mid, did)  # transient (or a bug): let the retry claim it at once
+        ports.claims.release(enqueued, did)  # transient (or a bug): let the retry claim it at once
         raise
     # the final events settle the message (one request: a replay finds all of them or none)
     _write_events(req, plan, channel, mid, outcome, skip_first=True)
     return MessagePlan(mid, plan.key, channel, outcome)
+
+
+def _claimed_by_an_earlier_version(req: _Request, plan: RecipientPlan, channel: str, mid: str,
+                                   now_ms: int) -> MessagePlan | None:
+    """The outcome of a message an earlier version settled (its claim in the state table), or None.
+
+    Raises
+    ------
+    RetryableError
+        When that earlier claim's lease is still live (an invocation of the earlier version is delivering).
+    """
+    legacy = req.ports.claims.legacy(mid)
+    if legacy is None:
+        return None
+    if legacy.outcome is not None:  # its events follow the claim in that version: re-write them
+        _write_events(req, plan, channel, mid, legacy.outcome)
+        return MessagePlan(mid, plan.key, channel, legacy.outcome)
+    if legacy.lease_until_ms is not None and legacy.lease_until_ms >= now_ms:
+        raise RetryableError(f"message {mid} is claimed by an earlier version until {legacy.lease_until_ms}")
+    return None  # its holder died before settling: the claim below takes over, as its lease allowed
 
 
 def _decide_and_deliver(req: _Request, plan: RecipientPlan, channel: str, profile: dict[str, Any] | None,

@@ -95,32 +95,45 @@ def _seq(event: dict[str, Any]) -> int:
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """``acquired``: this invocation owns the message; else ``outcome`` (settled) or a live lease.
+    """``acquired``: this invocation owns the message; else another attempt's ENQUEUED event holds it.
 
-    ``taken_over``: acquired from an earlier attempt whose lease ran out — that attempt may have settled the
-    message before it died, so the core reads the message's events before delivering.
+    ``enqueued_ts``: the ``ts`` the ENQUEUED event carries once acquired (the first attempt's, when taken over).
+    ``outcome``: only from :meth:`ClaimStore.legacy` — a claim an earlier version settled.
     """
 
     acquired: bool
     outcome: Outcome | None = None
     lease_until_ms: int | None = None
-    taken_over: bool = False
+    enqueued_ts: int | None = None
 
 
 class ClaimStore(ABC):
-    """``DELIVERY#<messageId>/CLAIM``: at most one delivery per message id.
+    """The delivery claim: at most one delivery per message id.
 
-    A claim is one conditional write; it is not written again when the delivery settles — the message's
-    final events are the settlement (:meth:`Outcome.from_events`).
+    The claim is the message's ENQUEUED event itself, at a key its request fixes (``enqueued_sk``): the first
+    attempt writes it with a lease in one conditional write. The claim is not written again when the delivery
+    settles — the message's final events are the settlement (:meth:`Outcome.from_events`) — and a later attempt
+    reads them before it may take an unsettled claim over.
     """
 
     @abstractmethod
-    def acquire(self, message_id: str, delivery_id: str, *, now_ms: int, lease_ms: int) -> ClaimResult:
-        """Claim the message unless a settled claim or another invocation's live lease holds it."""
+    def acquire(self, enqueued: dict[str, Any], delivery_id: str, *, now_ms: int, lease_ms: int) -> ClaimResult:
+        """Write the ENQUEUED event ``enqueued`` holding the claim, unless the event is there already."""
 
     @abstractmethod
-    def release(self, message_id: str, delivery_id: str) -> None:
-        """Give the claim up after a transient failure, so a retry can claim it at once."""
+    def take_over(self, enqueued: dict[str, Any], delivery_id: str, *, now_ms: int, lease_ms: int) -> ClaimResult:
+        """Move the claim of the existing ENQUEUED event to this attempt if its lease ran out or was given up.
+
+        The event keeps the attributes the first attempt wrote (its ``ts``: when the message was enqueued).
+        """
+
+    @abstractmethod
+    def release(self, enqueued: dict[str, Any], delivery_id: str) -> None:
+        """Give the claim up after a transient failure, so a retry can claim it at once (the event stays)."""
+
+    def legacy(self, message_id: str) -> ClaimResult | None:
+        """The claim an earlier version kept for the message (``DELIVERY#<id>/CLAIM``), or None."""
+        return None
 
 
 class EventLog(ABC):

@@ -5,7 +5,7 @@ import hashlib
 import os
 import time
 
-__all__ = ["new_request_id", "new_run_id", "new_delivery_id", "new_ulid", "message_id"]
+__all__ = ["new_request_id", "new_run_id", "new_delivery_id", "new_ulid", "message_id", "ulid_ms"]
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -47,3 +47,18 @@ def message_id(request_id: str, recipient_key: str, channel: str) -> str:
     """
     digest = hashlib.sha256(f"{request_id}|{recipient_key}|{channel}".encode()).hexdigest()
     return "msg_" + digest[:32]
+
+
+def ulid_ms(prefixed_id: str) -> int | None:
+    """The millisecond time a ``<prefix>_<ULID>`` id carries (its first 10 characters), or None if it has none.
+
+    A step's send request id (run time + hash) carries its run's time.
+    """
+    _, sep, ulid = prefixed_id.partition("_")
+    if not sep or len(ulid) != 26 or any(c not in _CROCKFORD for c in ulid):
+        return None
+    value = 0
+    for c in ulid[:10]:
+        value = value * 32 + _CROCKFORD.index(c)
+    return value if value < 10 ** 13 else None
+

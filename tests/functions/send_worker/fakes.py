@@ -10,30 +10,55 @@ from functions.send_worker.ports import ClaimResult, ClaimStore, EventLog, Outco
 
 
 class FakeClaims(ClaimStore):
-    """The claim item's rule: taken when absent or its lease ran out; ``DONE`` items are earlier versions' settled claims."""
+    """The claim rule on the ENQUEUED item of ``events``; ``legacy`` holds claims an earlier version kept."""
 
-    def __init__(self) -> None:
-        self.items: dict[str, dict[str, Any]] = {}
+    def __init__(self, events: "FakeEvents | None" = None) -> None:
+        self.events = events if events is not None else FakeEvents()
+        self.legacy_items: dict[str, dict[str, Any]] = {}
         self.writes = 0
 
-    def acquire(self, message_id: str, delivery_id: str, *, now_ms: int, lease_ms: int) -> ClaimResult:
-        cur = self.items.get(message_id)
+    def acquire(self, enqueued: dict[str, Any], delivery_id: str, *, now_ms: int, lease_ms: int) -> ClaimResult:
+        key = (enqueued["pk"], enqueued["sk"])
         self.writes += 1
-        if cur is None or (cur["status"] == "CLAIMED" and cur["leaseUntil"] < now_ms):
-            self.items[message_id] = {"status": "CLAIMED", "deliveryId": delivery_id, "leaseUntil": now_ms + lease_ms}
-            return ClaimResult(True, taken_over=cur is not None)
+        if key in self.events.items:
+            return ClaimResult(False)
+        self.events.items[key] = {**enqueued, "claimedBy": delivery_id, "leaseUntil": now_ms + lease_ms}
+        return ClaimResult(True, enqueued_ts=int(enqueued["ts"]))
+
+    def take_over(self, enqueued: dict[str, Any], delivery_id: str, *, now_ms: int, lease_ms: int) -> ClaimResult:
+        cur = self.events.items.get((enqueued["pk"], enqueued["sk"]))
+        self.writes += 1
+        if cur is None or ("leaseUntil" in cur and cur["leaseUntil"] >= now_ms):
+            return ClaimResult(False, lease_until_ms=(cur or {}).get("leaseUntil"))
+        cur.update(claimedBy=delivery_id, leaseUntil=now_ms + lease_ms)  # the event keeps its attributes
+        return ClaimResult(True, enqueued_ts=int(cur["ts"]))
+
+    def release(self, enqueued: dict[str, Any], delivery_id: str) -> None:
+        cur = self.events.items.get((enqueued["pk"], enqueued["sk"]))
+        if cur and cur.get("claimedBy") == delivery_id and "leaseUntil" in cur:
+            cur.pop("leaseUntil")
+            cur.pop("claimedBy")
+
+    def legacy(self, message_id: str) -> ClaimResult | None:
+        cur = self.legacy_items.get(message_id)
+        if cur is None:
+            return None
         if cur["status"] == "DONE":
             return ClaimResult(False, outcome=Outcome.from_item(cur["outcome"]))
         return ClaimResult(False, lease_until_ms=cur["leaseUntil"])
 
     def settle_as_before(self, message_id: str, outcome: Outcome) -> None:
-        """What an earlier version wrote on settling (``DONE`` with the outcome on the claim)."""
-        self.items[message_id] = {"status": "DONE", "deliveryId": outcome.delivery_id, "outcome": outcome.as_item()}
+        """What an earlier version kept in the state table on settling (``DONE`` with the outcome)."""
+        self.legacy_items[message_id] = {"status": "DONE", "outcome": outcome.as_item()}
 
-    def release(self, message_id: str, delivery_id: str) -> None:
-        cur = self.items.get(message_id)
-        if cur and cur["deliveryId"] == delivery_id and cur["status"] == "CLAIMED":
-            del self.items[message_id]
+    def claim_as_before(self, message_id: str, lease_until_ms: int) -> None:
+        """An earlier version's claim still in flight (``CLAIMED`` with its lease)."""
+        self.legacy_items[message_id] = {"status": "CLAIMED", "leaseUntil": lease_until_ms}
+
+    def holder(self, message_id: str) -> dict[str, Any] | None:
+        """The ENQUEUED item that carries the message's claim."""
+        return next((v for (pk, _), v in self.events.items.items() if pk == f"MSG#{message_id}" and "claimedBy" in v),
+                    None)
 
 
 class FakeEvents(EventLog):
@@ -111,8 +136,14 @@ class Clock:
 def make_ports(provider: RecordingProvider | None = None, **kw: Any) -> SendPorts:
     provider = provider or RecordingProvider()
     counter = itertools.count(1)
+    events = kw.pop("events", None)
+    claims = kw.pop("claims", None)
+    if claims is None:
+        claims = FakeClaims(events)
+    if events is None:
+        events = claims.events
     return SendPorts(
-        claims=kw.pop("claims", FakeClaims()), events=kw.pop("events", FakeEvents()),
+        claims=claims, events=events,
         runs=kw.pop("runs", FakeRuns()), templates=kw.pop("templates", FakeTemplates()),
         providers=ProviderRegistry({}, lambda name: provider), now_ms=kw.pop("now_ms", Clock()),
         new_delivery_id=lambda: f"dlv_{next(counter):04d}", **kw,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from functions.send_worker.adapters import DynamoClaimStore, DynamoRunState, S3TemplateStore
-from functions.send_worker.ports import Outcome
+from functions.send_worker.ports import ClaimResult, Outcome
 from tests.functions.shared.relay_aws import relay_stage
 
 
@@ -14,36 +14,52 @@ def stage():
         yield st
 
 
-def test_claim_is_exclusive_while_leased_and_taken_over_after(stage):
-    claims = DynamoClaimStore(stage.state)
-    first = claims.acquire("msg_a", "dlv_1", now_ms=1_000, lease_ms=500)
-    assert (first.acquired, first.taken_over) == (True, False)
-    held = claims.acquire("msg_a", "dlv_2", now_ms=1_200, lease_ms=500)
-    assert (held.acquired, held.outcome, held.lease_until_ms) == (False, None, 1_500)
-    later = claims.acquire("msg_a", "dlv_3", now_ms=1_501, lease_ms=500)  # the first one crashed
-    assert (later.acquired, later.taken_over) == (True, True), "the taker learns it took over, and checks the events"
+def _enqueued(mid: str, ts: int) -> dict:
+    return {"pk": f"MSG#{mid}", "sk": "EVT#1700000000000#00#ENQUEUED", "messageId": mid, "status": "ENQUEUED",
+            "ts": ts, "recipient": "a@x.io", "channel": "email", "requestId": "req_x"}
+
+
+def _item(stage, mid: str) -> dict:
+    import boto3
+
+    return boto3.resource("dynamodb").Table(stage.messages).get_item(
+        Key={"pk": f"MSG#{mid}", "sk": "EVT#1700000000000#00#ENQUEUED"}, ConsistentRead=True)["Item"]
+
+
+def test_claim_is_the_enqueued_event_exclusive_while_leased_and_taken_over_after(stage):
+    claims = DynamoClaimStore(stage.messages, stage.state)
+    first = claims.acquire(_enqueued("msg_a", 1_000), "dlv_1", now_ms=1_000, lease_ms=500)
+    assert (first.acquired, first.enqueued_ts) == (True, 1_000)
+    assert not claims.acquire(_enqueued("msg_a", 1_200), "dlv_2", now_ms=1_200, lease_ms=500).acquired
+    assert not claims.take_over(_enqueued("msg_a", 1_200), "dlv_2", now_ms=1_200, lease_ms=500).acquired, "leased"
+    later = claims.take_over(_enqueued("msg_a", 1_501), "dlv_3", now_ms=1_501, lease_ms=500)  # the first one crashed
+    assert (later.acquired, later.enqueued_ts) == (True, 1_000)
+    item = _item(stage, "msg_a")
+    assert (item["status"], int(item["ts"]), item["claimedBy"], int(item["leaseUntil"])) == \
+        ("ENQUEUED", 1_000, "dlv_3", 2_001), "the event keeps the first claim's time; the lease moved"
 
 
 def test_claim_settled_by_an_earlier_version_returns_its_outcome_forever(stage):
     import boto3
 
-    # GIVEN a claim as versions before this one left it: DONE, the outcome on the claim
+    # GIVEN a claim as versions before this one left it in the state table: DONE, the outcome on the claim
     outcome = Outcome("DELIVERED", None, "outbox", "dlv_1", ((10, 0, "ENQUEUED"), (11, 1, "SENT"), (11, 2, "DELIVERED")))
     boto3.resource("dynamodb").Table(stage.state).put_item(Item={
         "pk": "DELIVERY#msg_b", "sk": "CLAIM", "deliveryId": "dlv_1", "status": "DONE", "outcome": outcome.as_item()})
-    # WHEN it is acquired again, however late
-    later = DynamoClaimStore(stage.state).acquire("msg_b", "dlv_9", now_ms=10**13, lease_ms=5)
-    # THEN the outcome comes back, nothing is claimed
-    assert (later.acquired, later.outcome) == (False, outcome)
+    claims = DynamoClaimStore(stage.messages, stage.state)
+    # THEN the outcome comes back, however late; a message no earlier version claimed has none
+    assert claims.legacy("msg_b") == ClaimResult(acquired=False, outcome=outcome)
+    assert claims.legacy("msg_never") is None
 
 
 def test_release_only_by_the_holder(stage):
-    claims = DynamoClaimStore(stage.state)
-    assert claims.acquire("msg_c", "dlv_1", now_ms=0, lease_ms=10**9).acquired
-    claims.release("msg_c", "dlv_other")  # not the holder: no effect, no error
-    assert not claims.acquire("msg_c", "dlv_2", now_ms=1, lease_ms=10).acquired
-    claims.release("msg_c", "dlv_1")
-    assert claims.acquire("msg_c", "dlv_2", now_ms=2, lease_ms=10).acquired
+    claims = DynamoClaimStore(stage.messages, stage.state)
+    assert claims.acquire(_enqueued("msg_c", 0), "dlv_1", now_ms=0, lease_ms=10**9).acquired
+    claims.release(_enqueued("msg_c", 0), "dlv_other")  # not the holder: no effect, no error
+    assert not claims.take_over(_enqueued("msg_c", 1), "dlv_2", now_ms=1, lease_ms=10).acquired
+    claims.release(_enqueued("msg_c", 0), "dlv_1")
+    assert "leaseUntil" not in _item(stage, "msg_c"), "given up: the event stays, the lease goes"
+    assert claims.take_over(_enqueued("msg_c", 2), "dlv_2", now_ms=2, lease_ms=10).acquired
 
 
 def test_event_log_writes_final_events_together_and_reads_them_back(stage):

@@ -156,11 +156,17 @@ def test_replayed_request_does_not_deliver_twice_and_rewrites_same_events():
     assert set(ports.events.items) == keys_before  # same keys: the replay's puts are idempotent
 
 
+def _enqueued(mid: str, request_id: str = "req_01TEST") -> dict:
+    from functions.send_worker.core import enqueued_sk
+
+    return {"pk": f"MSG#{mid}", "sk": enqueued_sk(request_id), "messageId": mid, "status": "ENQUEUED", "ts": 1}
+
+
 def test_live_claim_of_another_invocation_raises_retryable():
     claims = FakeClaims()
     clock = Clock()
     mid = message_id("req_01TEST", "a@x.io", "email")
-    claims.acquire(mid, "dlv_other", now_ms=clock.now, lease_ms=60_000)
+    claims.acquire(_enqueued(mid), "dlv_other", now_ms=clock.now, lease_ms=60_000)
     provider = RecordingProvider()
     with pytest.raises(RetryableError, match=f"message {mid} is claimed by another invocation"):
         process_request(doc({"to": {"email": "a@x.io"}, "content": {"body": "hi"}}),
@@ -172,7 +178,7 @@ def test_expired_claim_of_crashed_invocation_is_taken_over():
     claims = FakeClaims()
     clock = Clock()
     mid = message_id("req_01TEST", "a@x.io", "email")
-    claims.acquire(mid, "dlv_crashed", now_ms=clock.now - 120_000, lease_ms=60_000)
+    claims.acquire(_enqueued(mid), "dlv_crashed", now_ms=clock.now - 120_000, lease_ms=60_000)  # and it died
     provider = RecordingProvider()
     settled = process_request(doc({"to": {"email": "a@x.io"}, "content": {"body": "hi"}}),
                               make_ports(provider, claims=claims, now_ms=clock))
@@ -185,7 +191,8 @@ def test_transient_provider_failure_releases_claim_and_retry_delivers():
     d = doc({"to": {"email": "a@x.io"}, "content": {"body": "hi"}})
     with pytest.raises(RetryableError, match="email provider is down"):
         process_request(d, make_ports(down, claims=claims))
-    assert claims.items == {}
+    mid = message_id("req_01TEST", "a@x.io", "email")
+    assert claims.holder(mid) is None, "given up: a retry may claim it at once"
     up = RecordingProvider()
     assert process_request(d, make_ports(up, claims=claims))[0].outcome.status == "DELIVERED"
     assert len(up.deliveries) == 1

@@ -136,10 +136,11 @@ def test_claim_lease_covers_the_invocation_time_left(stage, monkeypatch):
     handler.lambda_handler(send(stage, "req_lease", {"to": {"email": "a@x.io"}, "content": {"body": "x"}}),
                            _Context(2_000))
     assert leases == [2_000 + LEASE_MARGIN_MS]
-    claim = [i for i in stage.items(stage.state) if i["pk"].startswith("DELIVERY#")][0]
-    # written once, when taken: the final events settle the message, the claim is not written again
-    assert claim["status"] == "CLAIMED" and int(claim["leaseUntil"]) >= before + 2_000 + LEASE_MARGIN_MS
-    assert int(claim["claimedAt"]) >= before
+    # the claim is the message's ENQUEUED event, written once: the final events settle it
+    assert not [i for i in stage.items(stage.state) if i["pk"].startswith("DELIVERY#")]
+    (claim,) = [i for i in stage.items(stage.messages) if "claimedBy" in i]
+    assert claim["status"] == "ENQUEUED" and int(claim["leaseUntil"]) >= before + 2_000 + LEASE_MARGIN_MS
+    assert int(claim["ts"]) >= before
 
 
 def test_record_outside_object_created_is_ignored(stage):
