@@ -14,6 +14,13 @@ def _code(exc: Exception) -> str | None:
     return getattr(exc, "response", {}).get("Error", {}).get("Code")
 
 
+def _unstorable(why: str) -> Exception:
+    from functions.api.events import ApiError
+
+    return ApiError(422, "validation_error", "profile cannot be stored: " + why,
+                    [{"field": "profile", "message": f"cannot be stored: {why}", "type": "value_error"}])
+
+
 class AwsCourierStore(CourierStore):
     """The message-log and messages tables, the state table and the request store bucket of one stage."""
 
@@ -96,9 +103,17 @@ class AwsCourierStore(CourierStore):
         from decimal import Decimal
 
         # the same item the update-profile step writes (functions.automations.adapters.DynamoRunStore)
-        plain = json.loads(json.dumps(profile), parse_float=Decimal)
-        self._table(self._state).put_item(Item={"pk": f"PROFILE#{user_id}", "sk": "PROFILE", "userId": user_id,
-                                                "profile": plain, "updatedAt": now_iso})
+        try:
+            plain = json.loads(json.dumps(profile), parse_float=Decimal)
+            self._table(self._state).put_item(Item={"pk": f"PROFILE#{user_id}", "sk": "PROFILE", "userId": user_id,
+                                                    "profile": plain, "updatedAt": now_iso})
+        except (UnicodeEncodeError, ValueError, ArithmeticError) as exc:
+            raise _unstorable(f"{type(exc).__name__}: {str(exc)[:200]}") from None
+        except Exception as exc:
+            # DynamoDB refuses what it cannot hold (a number beyond 1E+126, an empty map key): the client's to fix
+            if _code(exc) == "ValidationException":
+                raise _unstorable(str(getattr(exc, "response", {}).get("Error", {}).get("Message", ""))[:200]) from None
+            raise
 
     def delete_profile(self, user_id: str) -> None:
         self._table(self._state).delete_item(Key={"pk": f"PROFILE#{user_id}", "sk": "PROFILE"})

@@ -28,7 +28,7 @@ def stage(tmp_path_factory) -> LocalStage:
 
 
 @SCHEMA.parametrize()
-@settings(max_examples=12, deadline=None, derandomize=True,
+@settings(max_examples=6, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
 def test_api_answers_match_the_document_and_never_5xx(case, stage: LocalStage) -> None:
     response = case.call_and_validate(base_url=stage.api, headers=stage.auth, checks=CHECKS, timeout=30)

@@ -158,3 +158,9 @@ def test_openapi_served_without_a_key_and_equal_to_the_published_document(stage)
     assert resp["statusCode"] == 200
     published = json.loads((Path(__file__).resolve().parents[3] / "docs" / "openapi.json").read_text())
     assert json.loads(resp["body"]) == published
+
+
+@pytest.mark.parametrize("profile", [{"n": 1.7976931348623157e+308}, {"s": "\udb81"}, {"": {"": 1}}])
+def test_profile_dynamodb_cannot_hold_is_422_not_500(stage, profile):
+    status, body = call("PUT", "/profiles/u-x", {"profile": profile})
+    assert status in (200, 422) and (status == 200 or body["error"]["details"][0]["field"] == "profile")
