@@ -111,3 +111,12 @@ def test_aws_durations_cost_less_than_the_emulators_here(tmp_path):
     send = json.loads(out)["cost_per_million"]["send"]
     assert rc == 0 and send["total_usd_by_durations"]["aws"] < send["total_usd_by_durations"]["measured"]
     assert send["total_usd"] == send["total_usd_by_durations"]["aws"]
+
+
+def test_the_committed_measurement_names_each_functions_calls_and_meets_the_write_target():
+    from relay.capacity.calls import load_calls
+
+    calls = load_calls()
+    assert calls.per_function_calls, "relay capacity prices AWS durations from them"
+    assert calls.flows["send"].dynamodb_wru <= 8.0, "issue 14: at most 8 write units per send"
+    assert calls.provider_calls["send"] == {"s3:PutObject": 1.0}, "the outbox's object, priced apart"
