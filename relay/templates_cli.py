@@ -74,7 +74,7 @@ def list_named(s3: Any, bucket: str, prefix: str) -> list[str]:
 
 
 def _bucket(ssm: Any, stage: str) -> str:
-    from relay.api_keys import StageNotFound, state_table  # the same lookup as `relay keys`
+    from relay.api_keys import state_table  # the same lookup as `relay keys`
 
     state_table(ssm, stage)  # raises StageNotFound with the message users know
     return str(json.loads(ssm.get_parameter(Name=f"/relay/{stage}/outputs")["Parameter"]["Value"])["request_bucket"])

@@ -9,7 +9,6 @@ always gets one id per key.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from functions.api.events import ApiError
 from functions.api.ports import AcceptedRequestStore, CourierStore, IdempotencyStore, StatusReader
 from functions.shared.statuses import (
-    TERMINAL_MESSAGE_STATUSES, IdempotencyStatus, MessageStatus, RequestStatus, RunStatus,
+    TERMINAL_MESSAGE_STATUSES, IdempotencyStatus, RequestStatus, RunStatus,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
