@@ -104,11 +104,12 @@ class Runner:
         self._last = 0.0
         self._ids: dict[str, list[str]] = {"done": [], "match": []}
         self._rows: list[dict[str, Any]] = []
+        self._counters: dict[str, int] = {}  # the latest, so a failure records how far it got
 
     def claim(self, **fields: Any) -> Task:
         """Become the task's runner (raises :class:`~dashboard.errors.TaskBusy` if another holds it)."""
         task = self.store.claim(self.task_id, self.owner, self.lease_s, **fields)
-        self._t0, self._base_ms = time.monotonic(), task.elapsed_ms
+        self._t0, self._base_ms, self._counters = time.monotonic(), task.elapsed_ms, dict(task.counters)
         return task
 
     def _elapsed_ms(self) -> int:
@@ -123,6 +124,7 @@ class Runner:
 
         Returns whether to keep going (no cancel requested, no stop).
         """
+        self._counters = dict(counters)
         self._ids["done"].extend(done)
         self._ids["match"].extend(match)
         self._rows.extend(rows)
@@ -154,7 +156,7 @@ class Runner:
             log.exception("bulk %s failed", self.task_id)
             status, fields = FAILED, {"note": f"{type(err).__name__}: {err}"}
         try:
-            self.checkpoint(fields.pop("counters", task.counters), force=True)
+            self.checkpoint(fields.pop("counters", self._counters), force=True)
             final = self.store.finish(self.task_id, self.owner, status, elapsedMs=self._elapsed_ms(), **fields)
         except LeaseLost:
             return self.store.get(self.task_id) or task

@@ -55,8 +55,8 @@ for name, outputs in sorted(published.items(), key=lambda kv: kv[0] != ctx.name)
         st.dataframe(pd.DataFrame([{"DLQ": x.kind, "messages": x.count, "oldest": _age(x.oldest_age_s, x.age_is_lower_bound),
                                     "health": x.state} for x in snap.dlqs]),
                      hide_index=True, width="stretch", key=f"dlq-{name}")
-        active = [t for t in loaders.bulk_tasks(outputs["audit_table"], name) if t.active] if outputs.get("audit_table") else []
-        for t in active:
+        tasks = loaders.bulk_tasks(outputs["audit_table"], name) if outputs.get("audit_table") else []
+        for t in (x for x in tasks if x.active):
             st.caption(f"Bulk {t.kind} on the {t.dlq} DLQ running: {t.summary()}")
         alarms = ", ".join(f"{a['alarm']}={a['state']}" for a in snap.alarms) or "none defined"
         st.caption(f"Oldest job: {_age(snap.job_oldest_age_s)} (alarm at {snap.thresholds['oldest_job_alarm_seconds']} s) · "

@@ -104,6 +104,18 @@ def invokes() -> Iterator[list[dict[str, Any]]]:
     events.unregister("before-call.lambda.Invoke", hook)
 
 
+def view(local: Any, message_id: str) -> dict[str, Any] | None:
+    """The message-log view of one message (what the log indexer writes), or None."""
+    return local.client("dynamodb").get_item(TableName=local.outputs["log_table"], ConsistentRead=True, Key={
+        "pk": {"S": f"MSG#{message_id}"}, "sk": {"S": "VIEW"}}).get("Item")
+
+
+def deliveries(local: Any, message_id: str) -> int:
+    """How many times the outbox provider delivered one email message."""
+    return len(local.client("s3").list_objects_v2(Bucket=local.outputs["request_bucket"],
+                                                   Prefix=f"outbox/email/{message_id}/").get("Contents", []))
+
+
 def set_mapping(local: Any, key: str, enabled: bool) -> None:
     lam = local.client("lambda")
     ops.set_mapping_enabled(lam, local.outputs[ops.MAPPINGS[key][0]], enabled)
@@ -152,7 +164,7 @@ def test_redrive_selection_at_50_per_s_cancels_halfway_and_resumes_exactly(local
         confirm(run(at))
         half = finished(local, task.task_id)
         assert half.status == CANCELED and 60 <= half.count("moved") < 300, half.summary()
-        refresh(at)
+        at = refresh(console("pages/dlq_search.py"))  # another session: the action lives in the stage, not the tab
         at.button(key=f"btn_task_resume_{task.task_id}").click()
         confirm(run(at))
         done = finished(local, task.task_id)
@@ -185,9 +197,7 @@ def test_redrive_all_of_the_stream_dlq_reprocesses_every_letter_once(local: Any,
         mine = [c for c in invokes if c["function"].endswith("log-indexer")]
         seqs = [c["payload"]["Records"][0]["dynamodb"]["SequenceNumber"] for c in mine]
         assert len(mine) == 40 and len(set(seqs)) == 40, "one re-invoke per letter"
-        ddb = local.client("dynamodb")
-        wait_for(lambda: all(ddb.get_item(TableName=o["log_table"], Key={"pk": {"S": f"MSG#{m}"}, "sk": {"S": "VIEW"}})
-                             .get("Item") for m in ids), 30, 0.2, "the log indexer's views")
+        wait_for(lambda: all(view(local, m) for m in ids), 30, 0.2, "the log indexer's views")
         assert _depth(local, "stream_dlq_url") == 0
     finally:
         set_mapping(local, "stream", True)
@@ -299,11 +309,10 @@ def test_paused_stream_mapping_stops_processing_the_overview_says_so_and_resume_
             "pk": {"S": f"MSG#{mid}"}, "sk": {"S": "EVT#0000000000001#00#DELIVERED"}, "messageId": {"S": mid},
             "requestId": {"S": "req_paused"}, "recipient": {"S": "p@example.com"}, "channel": {"S": "email"},
             "status": {"S": "DELIVERED"}, "ts": {"N": "1"}})
-        view = lambda: ddb.get_item(TableName=o["log_table"], Key={"pk": {"S": f"MSG#{mid}"}, "sk": {"S": "VIEW"}}).get("Item")  # noqa: E731
         import time
 
         time.sleep(2.5)
-        assert view() is None, "no log indexer invocation while paused"
+        assert view(local, mid) is None, "no log indexer invocation while paused"
         at.switch_page("pages/overview.py")
         run(at)
         loud = [e.value for e in at.error if "PAUSED" in e.value]
@@ -313,7 +322,7 @@ def test_paused_stream_mapping_stops_processing_the_overview_says_so_and_resume_
         run(at).button(key="btn_resume_stream").click()
         confirm(run(at))
         assert local.client("lambda").get_event_source_mapping(UUID=uuid)["State"] == "Enabled"
-        wait_for(view, 30, 0.2, "the paused event processed after resume")
+        wait_for(lambda: view(local, mid), 30, 0.2, "the paused event processed after resume")
         at.switch_page("pages/overview.py")
         assert not [e for e in run(at).error if "PAUSED" in e.value]
         phases = [(r["action"], r["phase"]) for r in audit(local, "pause_mapping") + audit(local, "resume_mapping")]
@@ -328,12 +337,11 @@ def test_resent_message_is_delivered_again_once_and_linked_to_the_first(local: A
     from functions.shared.ids import message_id, new_request_id
     from functions.shared.request_store import get_json, put_send_request, send_key
 
-    o, ddb, s3 = local.outputs, local.client("dynamodb"), local.client("s3")
+    o = local.outputs
     first_req = new_request_id()
     put_send_request(o["request_bucket"], first_req, send_request("resend@example.com", "Your code is 1234."))
     first = message_id(first_req, "resend@example.com", "email")
-    status = lambda m: ((ddb.get_item(TableName=o["log_table"], Key={"pk": {"S": f"MSG#{m}"}, "sk": {"S": "VIEW"}})  # noqa: E731
-                         .get("Item") or {}).get("status") or {}).get("S")
+    status = lambda m: ((view(local, m) or {}).get("status") or {}).get("S")  # noqa: E731
     wait_for(lambda: status(first) == "DELIVERED", 30, 0.2, "the first delivery")
     at = console("pages/message_log.py")
     at.text_input(key="log_value").set_value("resend@example.com")
@@ -347,8 +355,7 @@ def test_resent_message_is_delivered_again_once_and_linked_to_the_first(local: A
     new_req = flash.split("sent again as request ")[1].split(" ")[0]
     second = message_id(new_req, "resend@example.com", "email")
     wait_for(lambda: status(second) == "DELIVERED", 30, 0.2, "the second delivery")
-    outbox = lambda m: len(s3.list_objects_v2(Bucket=o["request_bucket"], Prefix=f"outbox/email/{m}/").get("Contents", []))  # noqa: E731
-    assert (outbox(first), outbox(second)) == (1, 1), "delivered again once; the first stays delivered once"
+    assert (deliveries(local, first), deliveries(local, second)) == (1, 1), "sent again once; the first stays once"
     stored = get_json(o["request_bucket"], send_key(new_req))
     assert stored["source"] == {"resendOf": first} and stored["message"]["content"]["body"] == "Your code is 1234."
     assert [r["phase"] for r in audit(local, "resend_message")] == ["after", "before"]

@@ -46,7 +46,8 @@ def test_query_json_path_and_error_text_match_async_records() -> None:
     fn = "arn:aws:lambda:us-east-1:123456789012:function:relay-t-send-worker"
     letter = _letter(async_record(fn, "send/req_7.json"), kind="async")
     assert LetterQuery(json_path="requestPayload.Records[0].s3.object.key", json_value="send/req_7.json").matches(letter)
-    assert not LetterQuery(json_path="$.requestPayload.Records[0].s3.object.key", json_value="send/req_8.json").matches(letter)
+    key = "$.requestPayload.Records[0].s3.object.key"
+    assert not LetterQuery(json_path=key, json_value="send/req_8.json").matches(letter)
     assert LetterQuery(json_path="requestPayload.Records[1]").matches(letter) is False
     assert LetterQuery(error="template MISSING", function="send-worker").matches(letter)
     assert LetterQuery(run_id="req_7").matches(letter), "a stream/async record matches an id anywhere in its body"
@@ -231,3 +232,30 @@ def test_runner_stopped_with_its_console_is_interrupted_and_resumes(stage: Stage
     final = bulk.resume(clients(), o, task.task_id, actor="tester", background=False)
     assert (final.status, final.count("moved")) == (COMPLETED, 60)
     assert stage.count(o["async_dlq_url"]) == 0
+
+
+def test_runner_that_fails_half_way_records_how_far_it_got_and_resumes(stage: Stage,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboard.redrive import DONE
+
+    o = stage.outputs
+    stage.fill(o["async_dlq_url"], ["x"] * 40)
+    calls = {"n": 0}
+
+    def flaky(dlq: str, aws: Any, outputs: Any) -> Any:
+        def resend(part: list[dict]) -> dict:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise RuntimeError("the function's account is throttled")
+            return {m["MessageId"]: DONE for m in part}
+        return resend
+
+    monkeypatch.setattr(bulk, "resend_for", flaky)
+    task = bulk.start_action(clients(), o, "redrive", "async", scope="", rate=0, actor="tester", audit_id="",
+                             audit_params={})
+    _wait(task.task_id)
+    failed = bulk.store_for(clients(), o).get(task.task_id)
+    assert (failed.status, failed.count("moved")) == ("FAILED", 20) and "throttled" in failed.note
+    assert stage.count(o["async_dlq_url"]) == 20, "the failed chunk and the rest stay in the DLQ"
+    final = bulk.resume(clients(), o, task.task_id, actor="tester", background=False)
+    assert (final.status, final.count("moved"), stage.count(o["async_dlq_url"])) == (COMPLETED, 40, 0)
