@@ -259,3 +259,29 @@ def test_runner_that_fails_half_way_records_how_far_it_got_and_resumes(stage: St
     assert stage.count(o["async_dlq_url"]) == 20, "the failed chunk and the rest stay in the DLQ"
     final = bulk.resume(clients(), o, task.task_id, actor="tester", background=False)
     assert (final.status, final.count("moved"), stage.count(o["async_dlq_url"])) == (COMPLETED, 40, 0)
+
+
+def test_edited_async_record_reinvokes_with_the_edited_event_and_deletes_the_original(stage: Stage) -> None:
+    from dashboard.actions import Action, perform
+    from dashboard.errors import InvalidEdit
+
+    sqs, lam, o = stage.client("sqs"), clients().lambda_, stage.outputs
+    invoked: list[dict[str, Any]] = []
+    hook = lambda params, **_: invoked.append(json.loads(params["body"]))  # noqa: E731
+    lam.meta.events.register("before-call.lambda.Invoke", hook)
+    try:
+        fn = lam.get_function(FunctionName=o["send_worker_function"])["Configuration"]["FunctionArn"]
+        [mid] = stage.fill(o["async_dlq_url"], [async_record(fn, "send/req_typo.json")])
+        edited = json.loads(async_record(fn, "send/req_fixed.json"))
+        bad = dict(edited, requestPayload={"Records": [{"eventName": "ObjectRemoved:Delete"}]})
+        with pytest.raises(InvalidEdit, match="the worker would ignore it"):
+            perform(clients(), o, Action("redrive_edited", {"dlq": "async", "message_id": mid, "body": json.dumps(bad)},
+                                         "", stage.name))
+        assert invoked == [] and stage.visible(o["async_dlq_url"]) == 1, "refused: nothing sent, nothing deleted"
+        report = perform(clients(), o, Action("redrive_edited", {"dlq": "async", "message_id": mid,
+                                                                 "body": json.dumps(edited)}, "", stage.name))
+        assert report.moved == [mid]
+        assert [e["Records"][0]["s3"]["object"]["key"] for e in invoked] == ["send/req_fixed.json"]
+        assert stage.count(o["async_dlq_url"]) == 0
+    finally:
+        lam.meta.events.unregister("before-call.lambda.Invoke", hook)
