@@ -164,3 +164,15 @@ def test_openapi_served_without_a_key_and_equal_to_the_published_document(stage)
 def test_profile_dynamodb_cannot_hold_is_422_not_500(stage, profile):
     status, body = call("PUT", "/profiles/u-x", {"profile": profile})
     assert status in (200, 422) and (status == 200 or body["error"]["details"][0]["field"] == "profile")
+
+
+def test_invoke_by_template_runs_the_stored_automation_template(stage):
+    stage.s3.put_object(Bucket=stage.bucket, Key="automation-templates/onboarding.json", Body=json.dumps(
+        {"steps": [{"action": "delay", "duration": "1 minute"}, {"action": "send", "template": "welcome"}]}).encode())
+    status, body = call("POST", "/automations/onboarding/invoke", {"recipient": "user_abc", "data": {"orderId": "1"},
+                                                                   "profile": {"email": "a@example.com"}})
+    assert status == 202 and body["runId"].startswith("run_")
+    doc = json.loads(stage.s3.get_object(Bucket=stage.bucket, Key=f"automations/{body['runId']}.json")["Body"].read())
+    assert [s["action"] for s in doc["automation"]["steps"]] == ["delay", "send"] and doc["recipient"] == "user_abc"
+    status, body = call("POST", "/automations/missing/invoke", {"recipient": "user_abc"})
+    assert status == 404 and "relay automations put" in body["error"]["message"]
