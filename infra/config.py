@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from infra.config_errors import ConfigError
 from infra.delivery_rules import mail_address, reserved_mail_domain, validate_delivery
 from infra.function_sizing import MemoryConfigError, memory_for, memory_rule, parse_memory_map
 from infra.layer.lambda_platform import ARCHITECTURES, DEFAULT_ARCHITECTURE
@@ -46,8 +47,6 @@ API_AUTH_MODES = ("keys", "iam")
 MAX_API_RESERVED_CONCURRENCY = 900
 
 
-class ConfigError(ValueError):
-    """A stage config value breaks a rule; the message names the key (``relay:<key>``) and the rule."""
 
 
 def config_key(attr: str) -> str:

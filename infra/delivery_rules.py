@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from infra.config_errors import ConfigError
+
 __all__ = ["validate_delivery", "mail_address", "identity_covers", "reserved_mail_domain", "SMS_TYPES",
            "SMS_SENDER_ID", "SSM_PARAMETER", "SECRET_ID", "RESERVED_MAIL_DOMAINS", "RESERVED_MAIL_TLDS"]
 
@@ -29,8 +31,6 @@ def validate_delivery(cfg: Any, fail: Callable[[str, str], None]) -> None:
     infra.config.ConfigError
         For the first setting that breaks a rule.
     """
-    from infra.config import ConfigError
-
     if cfg.email_from and not mail_address(cfg.email_from):
         fail("email_from", "must be an email address, or 'Name <address>'")
     if cfg.email_identity and not identity_covers(cfg.email_identity, mail_address(cfg.email_from)):

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from relay.local import inprocess_transport, sns_triggers, triggers
-from relay.local.patches import install_moto_patches
 
 __all__ = ["Emulator", "DEFAULT_REGION", "DEFAULT_PORT", "LOCAL_CREDENTIALS"]
 
@@ -34,6 +33,17 @@ LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "t
 log = logging.getLogger(__name__)
 
 WsgiApp = Callable[[dict, Callable], Any]
+
+
+def _install_moto_patches() -> None:
+    """relay's changes to moto: triggers taken over, AWS's mapping rules, the SQS clock and locks (once each)."""
+    from relay.local import esm_rules, moto_speedups, moto_sqs, moto_thread_safety
+
+    triggers.install()
+    esm_rules.install()
+    moto_speedups.install()
+    moto_thread_safety.install()
+    moto_sqs.install_origin_tracking()
 
 
 class _Server:
@@ -110,7 +120,7 @@ class Emulator:
         """Start serving; return the endpoint URL (``http://127.0.0.1:<port>``)."""
         if self._server is not None:
             return self.endpoint_url
-        install_moto_patches()
+        _install_moto_patches()
         # werkzeug logs every request at INFO; the local stage serves thousands per second
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         from relay.local.message_move import MessageMoveService

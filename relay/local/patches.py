@@ -12,7 +12,7 @@ import functools
 import threading
 from typing import Any, Callable, TypeVar
 
-__all__ = ["once", "botocore_hook", "install_moto_patches"]
+__all__ = ["once", "botocore_hook"]
 
 F = TypeVar("F", bound=Callable[[], None])
 _lock = threading.RLock()
@@ -42,16 +42,3 @@ def botocore_hook(event: str, handler: Callable[..., Any], first: bool = False) 
         botocore.handlers.BUILTIN_HANDLERS.insert(0, (event, handler))
     else:
         botocore.handlers.BUILTIN_HANDLERS.append((event, handler))
-
-
-def install_moto_patches() -> None:
-    """The emulator's changes to moto: triggers taken over, AWS's mapping rules, SQS clock and locks, SES's events."""
-    from relay.local import esm_rules, moto_speedups, moto_sqs, moto_thread_safety, ses_events, sns_triggers, triggers
-
-    triggers.install()
-    sns_triggers.install()
-    ses_events.install()
-    esm_rules.install()
-    moto_speedups.install()
-    moto_thread_safety.install()
-    moto_sqs.install_origin_tracking()

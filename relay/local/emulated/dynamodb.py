@@ -1,12 +1,16 @@
 """DynamoDB: tables with keys, GSIs, streams, TTL and point-in-time recovery."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from relay.local.emulated.base import Outputs, code_of, one, tag_list
-from relay.local.emulated import EmulatedResources
+
+if TYPE_CHECKING:  # pragma: no cover - for annotations only (the package imports this module)
+    from relay.local.emulated import EmulatedResources
 
 
 def _key_schema(hash_key: str | None, range_key: str | None) -> list[dict[str, str]]:

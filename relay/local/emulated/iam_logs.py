@@ -1,12 +1,16 @@
 """IAM roles and inline policies; CloudWatch log groups."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 
 from botocore.exceptions import ClientError
 
 from relay.local.emulated.base import Outputs, code_of, tag_list
-from relay.local.emulated import EmulatedResources
+
+if TYPE_CHECKING:  # pragma: no cover - for annotations only (the package imports this module)
+    from relay.local.emulated import EmulatedResources
 
 
 def _role(r: EmulatedResources, name: str, i: dict) -> tuple[str, Outputs]:

@@ -1,12 +1,16 @@
 """Lambda: layers, functions, event source mappings, permissions, event invoke configs, Function URLs."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from relay.local.emulated.base import Outputs, code_of, one, PLACEHOLDER_CODE_ZIP
-from relay.local.emulated import EmulatedResources
+
+if TYPE_CHECKING:  # pragma: no cover - for annotations only (the package imports this module)
+    from relay.local.emulated import EmulatedResources
 
 
 def _layer(r: EmulatedResources, name: str, i: dict) -> tuple[str, Outputs]:

@@ -1,13 +1,17 @@
 """S3: the request store bucket and its settings (public access block, encryption, TLS-only policy, versioning, lifecycle, notifications)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from relay.local.emulated.base import Outputs, code_of, one, tag_list
-from relay.local.emulated import EmulatedResources
+
+if TYPE_CHECKING:  # pragma: no cover - for annotations only (the package imports this module)
+    from relay.local.emulated import EmulatedResources
 
 
 def _bucket(r: EmulatedResources, name: str, i: dict) -> tuple[str, Outputs]:

@@ -7,12 +7,16 @@ verified as it is deployed: locally there is no mailbox to click a link in, nor 
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from relay.local.emulated.base import Outputs, code_of, one, tag_list
-from relay.local.emulated import EmulatedResources
+
+if TYPE_CHECKING:  # pragma: no cover - for annotations only (the package imports this module)
+    from relay.local.emulated import EmulatedResources
 
 # SESv2 event types (the program's names) → SES v1's, which the v1 API stores
 _V1_EVENT_TYPES = {"SEND": "send", "REJECT": "reject", "BOUNCE": "bounce", "COMPLAINT": "complaint",

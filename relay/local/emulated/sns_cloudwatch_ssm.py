@@ -1,11 +1,15 @@
 """SNS topics, their policies and subscriptions, CloudWatch alarms, SSM parameters."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 from typing import Any
 
 from relay.local.emulated.base import Outputs, tag_list
-from relay.local.emulated import EmulatedResources
+
+if TYPE_CHECKING:  # pragma: no cover - for annotations only (the package imports this module)
+    from relay.local.emulated import EmulatedResources
 
 
 def _topic(r: EmulatedResources, name: str, i: dict) -> tuple[str, Outputs]:

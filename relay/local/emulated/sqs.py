@@ -1,12 +1,16 @@
 """SQS: queues with their attributes and redrive policies."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 
 from botocore.exceptions import ClientError
 
 from relay.local.emulated.base import Outputs, code_of
-from relay.local.emulated import EmulatedResources
+
+if TYPE_CHECKING:  # pragma: no cover - for annotations only (the package imports this module)
+    from relay.local.emulated import EmulatedResources
 
 
 _QUEUE_ATTRS = {
