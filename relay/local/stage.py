@@ -180,6 +180,12 @@ class LocalStage:
             self.emulator = Emulator(port=self.port, state_dir=self.state_dir)
             self.endpoint_url = self.emulator.start()
             stack.callback(self.emulator.stop)
+            if self.state_dir is None:
+                # moto keeps one state per process: a stage without a state dir starts from nothing and
+                # leaves nothing behind, so another stage deployed in this process (a test's) is never seen
+                # by this one's data plane, nor this one's by the next
+                self.emulator.reset()
+                stack.callback(self.emulator.reset)
             # anything in this process that talks AWS talks to the emulator, never to a real account
             self._saved_env = dict(os.environ)
             stack.callback(self._restore_env)

@@ -36,6 +36,11 @@ def letters(local: Any) -> JobLetters:
 
 
 def console(page: str) -> AppTest:
+    import streamlit as st
+
+    # a fresh page load for each test: the loaders' caches live in this process and would otherwise show a
+    # mapping or a DLQ as an earlier test left it, for as long as their time to live
+    st.cache_data.clear()
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.session_state["stage"] = "local"
     at.switch_page(page)
