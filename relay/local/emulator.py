@@ -36,10 +36,13 @@ WsgiApp = Callable[[dict, Callable], Any]
 
 
 def _install_moto_patches() -> None:
-    """relay's changes to moto: triggers taken over, AWS's mapping rules, the SQS clock and locks (once each)."""
-    from relay.local import esm_rules, moto_speedups, moto_sqs, moto_thread_safety
+    """relay's changes to moto: triggers taken over, AWS's mapping rules, the SQS clock and locks, SES's events
+    (each installed once per process)."""
+    from relay.local import esm_rules, moto_speedups, moto_sqs, moto_thread_safety, ses_events, sns_triggers
 
     triggers.install()
+    sns_triggers.install()
+    ses_events.install()
     esm_rules.install()
     moto_speedups.install()
     moto_thread_safety.install()
