@@ -5,6 +5,7 @@ from typing import Any
 
 from functions.api.ports import CourierStore
 from functions.shared import aws
+from functions.shared.message_events import read_events
 from functions.shared.dynamo_values import to_plain
 
 __all__ = ["AwsCourierStore"]
@@ -35,18 +36,7 @@ class AwsCourierStore(CourierStore):
         return to_plain(item) if item else None
 
     def timeline(self, message_id: str) -> list[dict[str, Any]]:
-        from boto3.dynamodb.conditions import Key
-
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"MSG#{message_id}") & Key("sk").begins_with("EVT#"),
-                                  "ConsistentRead": True}
-        while len(items) < 500:
-            page = self._table(self._messages).query(**kwargs)
-            items += page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return to_plain(items)
+        return read_events(self._messages, message_id, limit=500)
 
     def query_views(self, index: str, key: str, value: str, *, limit: int, start: dict[str, Any] | None,
                     after_ms: int | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:

@@ -8,6 +8,7 @@ from functions.automations.core import run_is_canceled
 from functions.send_worker.ports import (ClaimResult, ClaimStore, DelayedSends, EventLog, Outcome, RunState,
                                          SuppressionList, TemplateStore)
 from functions.shared import aws
+from functions.shared.message_events import read_events
 from functions.shared.dynamo_values import to_plain
 from functions.shared.statuses import ClaimStatus
 from functions.shared.suppression import SuppressionEntry, suppression_key
@@ -102,19 +103,7 @@ class DynamoEventLog(EventLog):
                 batch.put_item(Item=item)
 
     def events(self, message_id: str) -> list[dict[str, Any]]:
-        from boto3.dynamodb.conditions import Key
-
-        table, items, start = _table(self._name), [], None
-        while True:
-            kw: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"MSG#{message_id}") & Key("sk").begins_with("EVT#"),
-                                  "ConsistentRead": True}
-            if start:
-                kw["ExclusiveStartKey"] = start
-            page = table.query(**kw)
-            items += [to_plain(i) for i in page.get("Items", [])]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return items
+        return read_events(self._name, message_id)
 
 
 class DynamoRunState(RunState):

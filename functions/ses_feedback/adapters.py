@@ -5,7 +5,7 @@ from typing import Any
 
 from functions.ses_feedback.ports import MessageEvents, SuppressionWriter
 from functions.shared import aws
-from functions.shared.dynamo_values import to_plain
+from functions.shared.message_events import read_events
 from functions.shared.suppression import SuppressionEntry
 
 __all__ = ["DynamoMessageEvents", "DynamoSuppressionWriter"]
@@ -22,20 +22,7 @@ class DynamoMessageEvents(MessageEvents):
         self._name = table_name
 
     def events(self, message_id: str) -> list[dict[str, Any]]:
-        from boto3.dynamodb.conditions import Key
-
-        table, items, start = _table(self._name), [], None
-        while True:
-            kw: dict[str, Any] = {
-                "KeyConditionExpression": Key("pk").eq(f"MSG#{message_id}") & Key("sk").begins_with("EVT#"),
-                "ConsistentRead": True}
-            if start:
-                kw["ExclusiveStartKey"] = start
-            page = table.query(**kw)
-            items += [to_plain(i) for i in page.get("Items", [])]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return items
+        return read_events(self._name, message_id)
 
     def put(self, item: dict[str, Any]) -> None:
         _table(self._name).put_item(Item=item)
