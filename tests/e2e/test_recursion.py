@@ -8,7 +8,6 @@ With the setting put back to Lambda's default (``Terminate``) the same run stops
 from __future__ import annotations
 
 import json
-import time
 from typing import Any, Iterator
 
 import pytest
@@ -16,6 +15,7 @@ import requests
 
 from relay.local.dataplane.recursion import MAX_CHAIN, SETTING_TAG
 from relay.local.stage import LocalStage
+from tests.waits import wait_progressing
 
 HOPS = 40
 RUN = {"automation": {"steps": [{"action": "delay", "duration": "0 seconds"}] * HOPS}, "data": {}, "profile": {},
@@ -54,23 +54,13 @@ def _run(stage: LocalStage, run_id: str) -> dict:
                         headers={"Authorization": f"Bearer {stage.api_key}"}).json()
 
 
-def _wait(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {last!r}")
-
-
 def test_forty_hop_automation_completes_with_the_recursion_setting_on(allowed: LocalStage) -> None:
     lam = allowed.client("lambda")
     arn = lam.get_function(FunctionName=allowed.outputs["job_worker_function"])["Configuration"]["FunctionArn"]
     assert lam.list_tags(Resource=arn)["Tags"][SETTING_TAG] == "Allow", "deployed from the program's setting"
     run_id = _invoke(allowed)
-    run = _wait(lambda: (r := _run(allowed, run_id))["status"] == "COMPLETED" and r, 120, "the run to complete")
+    run = wait_progressing(lambda: (r := _run(allowed, run_id))["status"] == "COMPLETED" and r,
+                           lambda: len(_run(allowed, run_id)["steps"]), "the run to complete")
     assert [s["status"] for s in run["steps"]] == ["COMPLETED"] * HOPS
 
 
@@ -84,7 +74,9 @@ def test_data_plane_stops_the_same_run_at_awss_limit_with_the_setting_off() -> N
         def stopped_job() -> list[dict]:
             return sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
 
-        [job] = _wait(stopped_job, 120, "the stopped job in the job DLQ")
+        # a step timed out under load comes back after the visibility timeout: wait while the run advances
+        [job] = wait_progressing(stopped_job, lambda: len(_run(stage, run_id)["steps"]),
+                                 "the stopped job in the job DLQ")
         # the request worker's step 0 message opens the chain; steps 0-15 are its 16 job worker invocations.
         # The exact count is proven with a recording handler (tests/local/test_dataplane_recursion.py); on the
         # stage a job redelivered after a timeout under load may restart its count, so here: stopped past 16,
@@ -94,8 +86,9 @@ def test_data_plane_stops_the_same_run_at_awss_limit_with_the_setting_off() -> N
         run = _run(stage, run_id)
         assert run["status"] == "RUNNING" and len(run["steps"]) == body["step"], run
         cw = stage.client("cloudwatch")
-        dropped = _wait(lambda: cw.list_metrics(Namespace="AWS/Lambda", MetricName="RecursiveInvocationsDropped")[
-            "Metrics"], 10, "the RecursiveInvocationsDropped metric")
+        dropped = wait_progressing(lambda: cw.list_metrics(
+            Namespace="AWS/Lambda", MetricName="RecursiveInvocationsDropped")["Metrics"], lambda: None,
+            "the RecursiveInvocationsDropped metric", stall_s=30)
         assert [d["Value"] for m in dropped for d in m["Dimensions"]] == [stage.outputs["job_worker_function"]]
     finally:
         stage.stop()

@@ -107,3 +107,19 @@ def test_missing_handler_module_is_import_module_error(aws, plane_factory):
     result = plane.invoke_result(fn["FunctionName"], {})
     assert result.error_type == "Runtime.ImportModuleError"
     assert "Unable to import module 'functions.not_written_yet.handler'" in result.error_message
+
+
+def test_init_longer_than_the_timeout_does_not_count_against_it(aws, plane_factory):
+    # Lambda's Init phase (the module import) has its own 10 s limit: a cold start on a loaded machine
+    # must not time out an invocation whose handler itself is quick
+    import sys
+
+    fn = aws.function("job-worker", timeout=1, handler="tests.local.handlers.slow_init.handler")
+    sys.modules.pop("tests.local.handlers.slow_init", None)
+    plane = plane_factory().start()
+    started = time.monotonic()
+    result = plane.invoke_result(fn["FunctionName"], {})
+    assert result.ok, result.error_payload
+    assert time.monotonic() - started >= 1.5, "the import ran in this invocation"
+    assert result.payload["remaining_ms_at_start"] > 800, "the timeout starts with the handler"
+    assert result.duration_ms < 1000, "Duration is the handler's time, not Init's"

@@ -32,6 +32,8 @@ __all__ = ["FunctionError", "LambdaContext", "InvokeResult", "Invoker", "Environ
            "HandlerImportError", "load_handler", "import_scoped_environment", "REPO_ROOT", "PER_FUNCTION_VARIABLES"]
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+# Lambda's Init phase (runtime start and the handler module's import) has a 10 s limit of its own
+INIT_LIMIT_S = 10.0
 
 # Variables that name the function itself: they differ per function by design (Powertools' service name,
 # the runtime's AWS_LAMBDA_* values), so they are not shared through os.environ. They are set only while
@@ -332,7 +334,9 @@ class Invoker:
     def _run_with_timeout(self, spec: FunctionSpec, event: Any, request_id: str, chain: int = 0) -> InvokeResult:
         result = InvokeResult(request_id=request_id)
         start = time.monotonic()
-        deadline = start + spec.timeout_s
+        # the deadline is set when the handler starts: Lambda's Init phase (the handler module's import)
+        # has its own limit and is not part of the function timeout
+        deadline = start + INIT_LIMIT_S + spec.timeout_s
         context = LambdaContext(
             function_name=spec.name, function_version=spec.version, invoked_function_arn=spec.arn,
             memory_limit_in_mb=spec.memory_mb, aws_request_id=request_id,
@@ -347,10 +351,14 @@ class Invoker:
             if self._closed:  # closed while this invocation waited for a concurrency slot
                 sandbox.kill(self._closed)
 
+        initialised = threading.Event()
+
         def call() -> Any:
             fn = self._handler(spec)
             if self.faults is not None:
                 fn = self.faults.wrap(spec.name, fn)
+            context.deadline_monotonic = time.monotonic() + spec.timeout_s
+            initialised.set()
             return fn(event, context)
 
         def run() -> None:
@@ -360,13 +368,20 @@ class Invoker:
                 box["error"] = exc
                 box["trace"] = traceback.format_exception(exc)
             finally:
+                initialised.set()  # an Init that raised ends the wait for it too
                 with self._lock:
                     self._sandboxes.discard(sandbox)
 
         worker = threading.Thread(target=run, name=f"invoke-{spec.name}", daemon=True)
         worker.start()
+        if initialised.wait(INIT_LIMIT_S):
+            deadline = context.deadline_monotonic
+        else:
+            # Lambda retries an Init past its limit within the invocation, under the function timeout
+            deadline = time.monotonic() + spec.timeout_s
         worker.join(max(0.0, deadline - time.monotonic()))
-        result.duration_ms = (time.monotonic() - start) * 1000
+        # Lambda's Duration is the handler's time; Init Duration is reported apart
+        result.duration_ms = max(0.0, time.monotonic() - (deadline - spec.timeout_s)) * 1000
         if worker.is_alive():
             # the thread keeps running (it cannot be killed), but Lambda has killed its sandbox: its next
             # AWS call raises, so a timed-out invocation changes nothing after its timeout
