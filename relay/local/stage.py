@@ -78,6 +78,10 @@ def _discard_warm_environments() -> None:
     reset_all()
 
 
+_running_lock = threading.Lock()
+_running: "LocalStage | None" = None  # the stage running in this process, if any
+
+
 class LocalStage:
     """The whole platform on this machine, assembled in one place: ``relay up``, the benches, the capacity
     measurement and every test harness start it through this class.
@@ -170,7 +174,9 @@ class LocalStage:
 
             shutil.rmtree(self.state_dir)
         t0 = time.monotonic()
+        self._claim_process()
         stack = self._stack = ExitStack()
+        stack.callback(self._release_process)
         try:
             self.api = ApiServer(port=self.api_port)
             self.api.start()
@@ -243,6 +249,22 @@ class LocalStage:
         stack, self._stack = self._stack, None
         if stack is not None:
             stack.close()
+
+    def _claim_process(self) -> None:
+        # moto's state, the environment the handlers read and the botocore hooks are one per process: a
+        # second stage started beside a running one would reset or redeploy the first one's AWS under it
+        global _running
+        with _running_lock:
+            if _running is not None:
+                raise RuntimeError(f"a local stage ({_running.stage}, AWS on {_running.endpoint_url or 'starting'}) "
+                                   "is already running in this process: stop it before starting another")
+            _running = self
+
+    def _release_process(self) -> None:
+        global _running
+        with _running_lock:
+            if _running is self:
+                _running = None
 
     def _restore_env(self) -> None:
         if self._saved_env is not None:

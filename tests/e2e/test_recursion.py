@@ -8,7 +8,7 @@ With the setting put back to Lambda's default (``Terminate``) the same run stops
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -29,17 +29,9 @@ def _terminate(stage: LocalStage) -> None:
     lam.tag_resource(Resource=arn, Tags={SETTING_TAG: "Terminate"})
 
 
-def _start(prepare: Any = None) -> LocalStage:
+def _stage(prepare: Any = None) -> LocalStage:
     # no modelled AWS round trip: 40 sequential jobs, nothing here measures throughput
-    return LocalStage("local", aws_latency_ms=0.0, prepare=prepare,
-                      plane_options={"metrics_interval": 0.5}).start()
-
-
-@pytest.fixture(scope="module")
-def allowed() -> Iterator[LocalStage]:
-    stage = _start()
-    yield stage
-    stage.stop()
+    return LocalStage("local", aws_latency_ms=0.0, prepare=prepare, plane_options={"metrics_interval": 0.5})
 
 
 def _invoke(stage: LocalStage) -> str:
@@ -54,7 +46,13 @@ def _run(stage: LocalStage, run_id: str) -> dict:
                         headers={"Authorization": f"Bearer {stage.api_key}"}).json()
 
 
-def test_forty_hop_automation_completes_with_the_recursion_setting_on(allowed: LocalStage) -> None:
+def test_forty_hop_automation_completes_with_the_recursion_setting_on() -> None:
+    # one stage per test: moto's state is one per process, so two stages cannot run side by side
+    with _stage() as allowed:
+        _forty_hops_complete(allowed)
+
+
+def _forty_hops_complete(allowed: LocalStage) -> None:
     lam = allowed.client("lambda")
     arn = lam.get_function(FunctionName=allowed.outputs["job_worker_function"])["Configuration"]["FunctionArn"]
     assert lam.list_tags(Resource=arn)["Tags"][SETTING_TAG] == "Allow", "deployed from the program's setting"
@@ -65,8 +63,7 @@ def test_forty_hop_automation_completes_with_the_recursion_setting_on(allowed: L
 
 
 def test_data_plane_stops_the_same_run_at_awss_limit_with_the_setting_off() -> None:
-    stage = _start(prepare=_terminate)
-    try:
+    with _stage(prepare=_terminate) as stage:
         run_id = _invoke(stage)
         sqs = stage.client("sqs")
         dlq = stage.outputs["job_dlq_url"]
@@ -77,12 +74,10 @@ def test_data_plane_stops_the_same_run_at_awss_limit_with_the_setting_off() -> N
         # a step timed out under load comes back after the visibility timeout: wait while the run advances
         [job] = wait_progressing(stopped_job, lambda: len(_run(stage, run_id)["steps"]),
                                  "the stopped job in the job DLQ")
-        # the request worker's step 0 message opens the chain; steps 0-15 are its 16 job worker invocations.
-        # The exact count is proven with a recording handler (tests/local/test_dataplane_recursion.py); on the
-        # stage a job redelivered after a timeout under load may restart its count, so here: stopped past 16,
-        # long before the 40 steps, and the run never completes
+        # the request worker's step 0 message opens the chain; steps 0-15 are its 16 job worker invocations,
+        # so step 16's job is the one stopped (a redelivered job keeps its trace header, hence its count)
         body = json.loads(job["Body"])
-        assert body["runId"] == run_id and MAX_CHAIN <= body["step"] < HOPS - 1, body
+        assert body["runId"] == run_id and body["step"] == MAX_CHAIN, body
         run = _run(stage, run_id)
         assert run["status"] == "RUNNING" and len(run["steps"]) == body["step"], run
         cw = stage.client("cloudwatch")
@@ -90,5 +85,18 @@ def test_data_plane_stops_the_same_run_at_awss_limit_with_the_setting_off() -> N
             Namespace="AWS/Lambda", MetricName="RecursiveInvocationsDropped")["Metrics"], lambda: None,
             "the RecursiveInvocationsDropped metric", stall_s=30)
         assert [d["Value"] for m in dropped for d in m["Dimensions"]] == [stage.outputs["job_worker_function"]]
-    finally:
-        stage.stop()
+
+
+def test_a_second_stage_in_the_same_process_is_refused_and_the_first_keeps_running() -> None:
+    # moto's state is one per process: a second stage would reset or redeploy the first one's AWS under it
+    # (this file's two tests once overlapped that way and the first stage's pollers ate the second's jobs)
+    with _stage() as first:
+        second = _stage()
+        with pytest.raises(RuntimeError, match="already running in this process"):
+            second.start()
+        run_id = _invoke(first)
+        run = wait_progressing(lambda: (r := _run(first, run_id))["status"] == "COMPLETED" and r,
+                               lambda: len(_run(first, run_id)["steps"]), "the first stage's run to complete")
+        assert len(run["steps"]) == HOPS
+    with _stage() as after:  # released by the stop: the next stage starts
+        assert after.outputs["job_worker_function"]
