@@ -26,9 +26,12 @@ setup:
 run: setup
 	$(VENV)/bin/relay up --demo
 
-# Files are spread over one worker per core (a file's tests stay together: they share its stage).
+# Files are spread over workers (a file's tests stay together: they share its stage). Two per core: much of
+# the suite waits on the platform's own clocks (visibility timeouts, settle windows), and a second worker per
+# core fills that time; capped so a big machine does not start dozens of stages at once.
+WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); w=$$((n * 2)); [ $$w -gt 8 ] && w=8; echo $$w)
 test: setup
-	$(VENV)/bin/python -m pytest -n auto --dist loadfile
+	$(VENV)/bin/python -m pytest -n $(WORKERS) --dist loadfile
 
 # The console screenshots in docs/ (README); `make test` writes them to a temporary folder only.
 screenshots: setup

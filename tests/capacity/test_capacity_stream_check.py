@@ -21,6 +21,8 @@ import pytest
 from relay.capacity import calibration, timed_handler
 from relay.capacity.model import BatchDuration, predict_stream
 
+pytestmark = pytest.mark.heavy(seconds=30)
+
 CALIBRATE = (4, 24)   # batch sizes of the calibration pipelines
 CHECK = 8             # batch size of the checked pipeline (not one of the calibrated sizes)
 BACKLOG = 2000        # events waiting in each calibration pipeline (outlasts the checked run, also when the

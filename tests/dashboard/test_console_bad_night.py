@@ -17,6 +17,8 @@ from tests.dashboard.local_night import (
     TARGET_RUN, JobLetters, async_letters, fill_job_dlq, purge, send_request, stream_letters, wait_for,
 )
 
+pytestmark = pytest.mark.heavy(seconds=45)
+
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 
 

@@ -29,7 +29,7 @@ from tests.dashboard.stage_fixture import Stage, build_stage, job_body
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.heavy(seconds=60)]
 
 
 @pytest.fixture()

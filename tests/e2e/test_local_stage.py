@@ -14,6 +14,8 @@ from botocore.exceptions import ClientError
 from dashboard import ops
 from tests.e2e.harness import TERMINAL, FaultServer, LocalStage, start_stage
 
+pytestmark = pytest.mark.heavy(seconds=95)
+
 MAX_RECEIVE = 5
 
 

@@ -12,6 +12,8 @@ from schemathesis import checks
 
 from tests.e2e.harness import LocalStage, start_stage
 
+pytestmark = pytest.mark.heavy(seconds=95)
+
 SCHEMA = schemathesis.openapi.from_path(str(Path(__file__).resolve().parents[2] / "docs" / "openapi.json"))
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
           checks.response_schema_conformance]

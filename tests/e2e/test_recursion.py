@@ -17,6 +17,8 @@ from relay.local.dataplane.recursion import MAX_CHAIN, SETTING_TAG
 from relay.local.stage import LocalStage
 from tests.waits import wait_progressing
 
+pytestmark = pytest.mark.heavy(seconds=50)
+
 HOPS = 40
 RUN = {"automation": {"steps": [{"action": "delay", "duration": "0 seconds"}] * HOPS}, "data": {}, "profile": {},
        "recipient": "u-loop"}

@@ -16,6 +16,8 @@ from botocore.exceptions import ClientError
 
 from tests.e2e.harness import LocalStage, start_stage
 
+pytestmark = pytest.mark.heavy(seconds=30)
+
 RECORDS, KEYS, BATCH = 400, 40, 10
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from tests.reliability.chaos_run import ChaosResult, chaos_run
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.heavy(seconds=185)]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from tests.reliability.chaos_run import chaos_run
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.heavy(seconds=40)]
 
 
 def test_chaos_names_an_injected_loss(tmp_path) -> None:

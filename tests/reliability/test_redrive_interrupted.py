@@ -20,6 +20,8 @@ from tests.e2e.harness import LocalStage
 from tests.reliability.chaos import run_body
 from tests.reliability.stage import launch, outbox_deliveries, queue_count
 
+pytestmark = pytest.mark.heavy(seconds=80)
+
 N = 40  # jobs per scenario
 
 
