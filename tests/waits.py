@@ -12,7 +12,8 @@ from typing import Any, Callable
 __all__ = ["wait_progressing"]
 
 
-def wait_progressing(done: Callable[[], Any], progress: Callable[[], Any], what: str, stall_s: float = 60.0,
+def wait_progressing(done: Callable[[], Any], progress: Callable[[], Any], what: str | Callable[[], str],
+                     stall_s: float = 60.0,
                      cap_s: float = 900.0, interval: float = 0.5) -> Any:
     """Return ``done()``'s first truthy value; fail when ``progress()`` has not changed for ``stall_s``."""
     start = last_change = time.monotonic()
@@ -26,6 +27,7 @@ def wait_progressing(done: Callable[[], Any], progress: Callable[[], Any], what:
         if moved != seen:
             seen, last_change = moved, now
         if now - last_change > stall_s or now - start > cap_s:
+            what = what() if callable(what) else what
             raise AssertionError(f"gave up waiting for {what} after {now - start:.0f} s ({now - last_change:.0f} s "
                                  f"without progress; progress {seen!r}); last: {last!r}")
         time.sleep(interval)

@@ -6,13 +6,14 @@ the harness's :class:`~tests.e2e.harness.LocalStage`, ports and ready-line proto
 """
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from tests.e2e.harness import LocalStage, start_stage
 
-__all__ = ["launch", "outbox_deliveries", "queue_count"]
+__all__ = ["launch", "outbox_deliveries", "queue_count", "explain_duplicates"]
 
 
 def launch(state_dir: Path, overrides: dict[str, str], fresh: bool, chaos: str = "", trace: str = "",
@@ -55,3 +56,33 @@ def peek_all(stage: LocalStage, url: str, kind: str) -> list[Any]:
     from dashboard import ops
 
     return ops.peek(stage.client("sqs"), url, kind, max_messages=100_000)
+
+
+def explain_duplicates(stage: LocalStage, deliveries: Counter, trace: str) -> str:
+    """For each message delivered more than once: its deliveries (id, time) and the journal's lines on its
+    request, so a duplicate is diagnosed from the test's output alone."""
+    try:
+        return _explain_duplicates(stage, deliveries, trace)
+    except Exception as exc:  # noqa: BLE001 - the explanation must never hide the failure it explains
+        return f"(could not explain the duplicates: {exc!r}) {deliveries.most_common(3)}"
+
+
+def _explain_duplicates(stage: LocalStage, deliveries: Counter, trace: str) -> str:
+    from relay.local.dataplane.trace import read
+
+    s3 = stage.client("s3")
+    bucket = stage.outputs["request_bucket"]
+    out = []
+    for mid, count in deliveries.items():
+        if count < 2:
+            continue
+        docs = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="outbox/"):
+            for obj in page.get("Contents", []):
+                if obj["Key"].split("/")[2] == mid:
+                    docs.append(json.loads(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()))
+        request_ids = {d.get("requestId") for d in docs}
+        out.append(f"DUPLICATE {mid}: " + ", ".join(f"{d.get('deliveryId')} at {d.get('deliveredAt')}" for d in docs))
+        for rid, lines in read(trace, {r for r in request_ids if r}).items():
+            out += [f"  {rid}: {line}" for line in lines[-12:]]
+    return "\n".join(out)

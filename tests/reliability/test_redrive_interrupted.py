@@ -18,7 +18,8 @@ import pytest
 from dashboard import ops
 from tests.e2e.harness import LocalStage
 from tests.reliability.chaos import run_body
-from tests.reliability.stage import launch, outbox_deliveries, queue_count
+from tests.reliability.stage import explain_duplicates, launch, outbox_deliveries, queue_count
+from tests.waits import wait_progressing
 
 pytestmark = pytest.mark.heavy(seconds=80)
 
@@ -53,8 +54,14 @@ class DyingSqs:
 
 
 @pytest.fixture(scope="module")
-def stage(tmp_path_factory) -> LocalStage:
-    st = launch(tmp_path_factory.mktemp("relay-state"), {}, fresh=True)
+def trace(tmp_path_factory) -> str:
+    """The data plane's journal: a duplicate delivery is explained from it."""
+    return str(tmp_path_factory.mktemp("relay-trace") / "trace.jsonl")
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory, trace: str) -> LocalStage:
+    st = launch(tmp_path_factory.mktemp("relay-state"), {}, fresh=True, trace=trace)
     yield st
     assert st.stop() == 0
 
@@ -184,7 +191,8 @@ def test_selected_redrive_killed_after_k_sends_loses_nothing(stage: LocalStage, 
     assert sum(bodies.values()) == N + 10, "the killed batch was sent twice (a redelivery)"
 
 
-def test_redriven_and_redelivered_jobs_deliver_exactly_once(stage: LocalStage, all_runs: list[str]) -> None:
+def test_redriven_and_redelivered_jobs_deliver_exactly_once(stage: LocalStage, all_runs: list[str],
+                                                            trace: str) -> None:
     assert len(all_runs) == 2 * N, "runs from both scenarios"
     # WHEN the job worker runs again over everything redriven (the killed batch's 10 jobs twice)
     sqs = stage.client("sqs")
@@ -192,14 +200,37 @@ def test_redriven_and_redelivered_jobs_deliver_exactly_once(stage: LocalStage, a
     _move_all(sqs, parking, stage.outputs["job_queue_url"], N)
     _set_worker(stage, enabled=True)
 
-    def completed() -> bool:
-        return all(stage.get(f"/automations/runs/{r}").json()["status"] == "COMPLETED" for r in all_runs)
+    transient: list[str] = []
 
-    stage.wait_for(completed, 120, interval=2, what="every redriven run COMPLETED")
+    def statuses() -> list[str]:
+        out = []
+        for r in all_runs:
+            resp = stage.get(f"/automations/runs/{r}")
+            if resp.status_code in (429, 502, 503):
+                # the API function throttled or timed out on a saturated machine (Lambda's answer too): the
+                # read is retried at the next poll; what this test proves is the deliveries below
+                transient.append(f"{resp.status_code} {resp.text[:200]}")
+                out.append("UNREAD")
+                continue
+            assert resp.status_code == 200, (resp.status_code, resp.text,
+                                             [line for line in stage.lines if "unhandled error" in line][-2:])
+            out.append(resp.json()["status"])
+        return out
+
+    seen: dict[str, int] = {}
+
+    def all_completed() -> bool:
+        now = statuses()
+        seen["completed"] = now.count("COMPLETED")
+        return seen["completed"] == len(now)
+
+    wait_progressing(all_completed, lambda: seen.get("completed"),
+                     lambda: f"every redriven run COMPLETED (transient API answers: {transient[-3:]})", interval=2)
     # THEN each run's one message was delivered exactly once
     stage.wait_for(lambda: sum(outbox_deliveries(stage).values()) >= 2 * N, 60, what="2N deliveries")
     deliveries = outbox_deliveries(stage)
-    assert sum(deliveries.values()) == 2 * N and max(deliveries.values()) == 1, deliveries.most_common(3)
+    assert sum(deliveries.values()) == 2 * N and max(deliveries.values()) == 1, \
+        explain_duplicates(stage, deliveries, trace) or deliveries.most_common(3)
     stage.wait_for(lambda: queue_count(stage, stage.outputs["job_queue_url"]) == 0, 60,
                    what="every job (the redelivered ones too) consumed")
     assert queue_count(stage, stage.outputs["job_dlq_url"]) == 0
