@@ -109,11 +109,12 @@ class LocalStage:
             time.sleep(interval)
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {last!r}")
 
-    def stop(self) -> int:
+    def stop(self, timeout: float = 60) -> int:
+        """SIGINT, then the exit code (-9 if it had to be killed after ``timeout`` seconds)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
-                return self.proc.wait(timeout=60)
+                return self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 return -9

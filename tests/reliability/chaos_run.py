@@ -88,6 +88,16 @@ def chaos_run(tmp_path: Path, n_runs: int, n_sends: int, extra_chaos: str = "",
              "|---|---|---|---|---|---|---|"]
     ledger = Ledger()
     half_r, half_s = n_runs // 2, n_sends // 2
+    # the stop snapshots the whole emulator (every object and item): the long mode's state takes longer
+    stop_s = 60 + (n_runs + n_sends) / 10
+    stops: list[float] = []
+
+    def stop(st) -> None:
+        t0 = time.monotonic()
+        code = st.stop(timeout=stop_s)
+        stops.append(time.monotonic() - t0)
+        assert code == 0, f"relay up exited {code} after SIGINT: " + "".join(st.lines[-20:])
+
     chaos = _chaos(str(report), extra_chaos)
     diagnosis: list[str] = []
 
@@ -97,7 +107,7 @@ def chaos_run(tmp_path: Path, n_runs: int, n_sends: int, extra_chaos: str = "",
         ledger.submit(stage, range(half_s), range(half_r), workers=4)
     finally:
         # WHEN it is stopped (SIGINT) while that work is in flight, and started again on the same state dir
-        assert stage.stop() == 0, "".join(stage.lines[-20:])
+        stop(stage)
     carried = sum(int(m.group(1)) for line in stage.lines
                   if (m := re.search(r"stopped with (\d+) asynchronous events not run", line)))
     stage = launch(state, overrides, fresh=False, chaos=chaos, trace=str(trace))
@@ -109,7 +119,7 @@ def chaos_run(tmp_path: Path, n_runs: int, n_sends: int, extra_chaos: str = "",
         if under_faults.lost_ids:
             diagnosis += ["under faults:"] + ledger.diagnose(stage, under_faults.lost_ids, str(trace))
     finally:
-        assert stage.stop() == 0
+        stop(stage)
     injected = json.loads(report.read_text())
     final, dlqs_after = under_faults, (-1, -1)
 
@@ -134,7 +144,8 @@ def chaos_run(tmp_path: Path, n_runs: int, n_sends: int, extra_chaos: str = "",
             table.append(f"(after the redrive: job DLQ {dlqs_after[0]}, async DLQ {dlqs_after[1]}; "
                          f"async redriven {len(report_async.moved)})")
         finally:
-            assert stage.stop() == 0
+            stop(stage)
+    table.append(f"SIGINT to exit: {', '.join(f'{x:.1f} s' for x in stops)}")
     table.append(f"\ninjected: {injected}; async events carried over the restart: {carried}")
     result = ChaosResult(under_faults, final, injected, carried, dlqs_after,
                          len(ledger.sends) + 2 * len(ledger.runs), table, diagnosis)
