@@ -1,7 +1,7 @@
 """Deploy relay's Pulumi program into the emulator: the same program, no pulumi CLI, no cloud.
 
-The program (``infra.program.build``) runs under Pulumi's mocks. Our :class:`EmulatorMocks` answers
-each ``new_resource`` by creating (or updating) the resource in the emulator with boto3 and handing
+The program (``infra.program.build``) runs under Pulumi's mocks. Our ``EmulatorMocks``
+(:mod:`.deploy_program`, imported only when the deploy is not replayed) answers each ``new_resource`` by creating (or updating) the resource in the emulator with boto3 and handing
 back the real ids, ARNs and URLs, so the program's outputs — and the ``/relay/<stage>/outputs`` SSM
 parameter the program writes itself — name resources that exist.
 
@@ -13,17 +13,14 @@ runs on a fresh thread (which gets a fresh loop) and deploys are serialised.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from typing import Any, Mapping
 
-import pulumi
-
 from relay.local import deploy_cache
 from relay.local.emulated import EmulatedResources
 
-__all__ = ["deploy", "EmulatorMocks", "DeployError"]
+__all__ = ["deploy", "DeployError"]
 
 log = logging.getLogger(__name__)
 
@@ -34,70 +31,10 @@ class DeployError(RuntimeError):
     """The program failed under the emulator; the message names the resource when one failed."""
 
 
-class EmulatorMocks(pulumi.runtime.Mocks):
-    """Pulumi mocks whose resources are real resources in the emulator.
+def _run_program(mocks: Any, stage: str, cfg: Any) -> dict[str, Any]:
+    from relay.local.deploy_program import run_program
 
-    Parameters
-    ----------
-    resources
-        The per-type handlers bound to an emulator endpoint.
-    """
-
-    def __init__(self, resources: EmulatedResources) -> None:
-        self.resources = resources
-        self.created: list[tuple[str, str, str]] = []   # (type, logical name, id) in creation order
-        self.errors: list[str] = []
-        self._lock = threading.Lock()
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
-        if not args.custom:
-            # component resources only group children; nothing exists for them in AWS
-            return f"{args.name}", {}
-        try:
-            rid, state = self.resources.create(args.typ, args.name, dict(args.inputs))
-        except Exception as exc:
-            msg = f"{args.typ} {args.name}: {type(exc).__name__}: {exc}"
-            with self._lock:
-                self.errors.append(msg)
-            log.error("local deploy failed at %s", msg)
-            raise
-        with self._lock:
-            self.created.append((args.typ, args.name, rid))
-        log.debug("local deploy: %s %s -> %s", args.typ, args.name, rid)
-        return rid, state
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-        return self.resources.call(args.token, dict(args.args))
-
-
-def _run_program(mocks: EmulatorMocks, stage: str, cfg: Any) -> dict[str, Any]:
-    """Run ``build(cfg)`` under ``mocks`` and return its outputs resolved (in this thread's loop)."""
-    from pulumi.runtime.settings import SETTINGS
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
-
-    from infra.program import build
-
-    # A fresh thread has no event loop (Pulumi creates futures while registering the root stack) and
-    # an empty contextvars context, so these settings never leak into the caller's own Pulumi mocks.
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        pulumi.runtime.set_mocks(mocks, project="relay", stack=stage, preview=False)
-        SETTINGS.rpc_manager.clear()
-        SETTINGS.outputs.clear()
-        resolved: dict[str, Any] = {}
-
-        def program() -> None:
-            outputs = build(cfg)
-            done = pulumi.Output.all(**outputs).apply(lambda values: resolved.update(values) or values)
-            _sync_await(done.future())
-
-        _sync_await(run_pulumi_func(program))
-        return resolved
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+    return run_program(mocks, stage, cfg)
 
 
 def deploy(stage: str, endpoint_url: str, api_url: str, region: str = "us-east-1",
@@ -142,6 +79,8 @@ def deploy(stage: str, endpoint_url: str, api_url: str, region: str = "us-east-1
     resources = EmulatedResources(endpoint_url, region, api_url)
     recorder = deploy_cache.DeployRecorder()
     recorder.wrap(resources)
+    from relay.local.deploy_program import EmulatorMocks
+
     mocks = EmulatorMocks(resources)
     result: dict[str, Any] = {}
     failure: list[BaseException] = []
