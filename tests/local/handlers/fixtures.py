@@ -48,7 +48,7 @@ class Aws:
         with zipfile.ZipFile(buf, "w") as zf:
             zf.writestr("placeholder.py", "")
         return self("lambda").create_function(
-            FunctionName=self.name(base), Runtime="python3.11", Role=self.role(), Handler=handler,
+            FunctionName=self.name(base), Runtime="python3.13", Role=self.role(), Handler=handler,
             Code={"ZipFile": buf.getvalue()}, Timeout=timeout, MemorySize=memory,
             Environment={"Variables": {**TEST_ENV, **(env or {})}})
 
