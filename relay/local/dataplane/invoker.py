@@ -1,12 +1,10 @@
 """In-process invocation of a handler with Lambda's contract: context, environment, timeout, concurrency.
 
-Each invocation runs in its own worker thread so the function timeout can be enforced: when the
-timeout passes, the invocation is reported as an error (``Task timed out after N.NN seconds``) exactly
-as Lambda reports it. Unlike Lambda, Python cannot kill a thread, so a timed-out handler's thread runs
-on until it returns — but its sandbox is killed (:mod:`.sandbox`): its next AWS call raises, so it can
-change nothing any more, as in AWS. Its result is discarded and its concurrency slot is released at
-the timeout, as Lambda frees the execution environment it kills. :meth:`Invoker.kill_all` does the
-same to every running invocation when the local stage stops.
+Each invocation runs in its own thread so the function timeout (counted from the handler's start: the
+Init phase has its own limit) is enforced: past it, the invocation is an error (``Task timed out after
+N.NN seconds``) as in Lambda. Python cannot kill a thread, but the sandbox is killed (:mod:`.sandbox`):
+the handler's next AWS call raises, so it changes nothing any more, and its slot is freed at the timeout.
+:meth:`Invoker.kill_all` does the same to every running invocation when the local stage stops.
 """
 from __future__ import annotations
 
