@@ -332,8 +332,7 @@ class Invoker:
     def _run_with_timeout(self, spec: FunctionSpec, event: Any, request_id: str, chain: int = 0) -> InvokeResult:
         result = InvokeResult(request_id=request_id)
         start = time.monotonic()
-        # the deadline is set when the handler starts: Lambda's Init phase (the handler module's import)
-        # has its own limit and is not part of the function timeout
+        # set again when the handler starts: the Init phase (its import) is not part of the timeout
         deadline = start + INIT_LIMIT_S + spec.timeout_s
         context = LambdaContext(
             function_name=spec.name, function_version=spec.version, invoked_function_arn=spec.arn,
@@ -372,11 +371,8 @@ class Invoker:
 
         worker = threading.Thread(target=run, name=f"invoke-{spec.name}", daemon=True)
         worker.start()
-        if initialised.wait(INIT_LIMIT_S):
-            deadline = context.deadline_monotonic
-        else:
-            # Lambda retries an Init past its limit within the invocation, under the function timeout
-            deadline = time.monotonic() + spec.timeout_s
+        # an Init past its limit: Lambda retries it within the invocation, under the function timeout
+        deadline = context.deadline_monotonic if initialised.wait(INIT_LIMIT_S) else time.monotonic() + spec.timeout_s
         worker.join(max(0.0, deadline - time.monotonic()))
         # Lambda's Duration is the handler's time; Init Duration is reported apart
         result.duration_ms = max(0.0, time.monotonic() - (deadline - spec.timeout_s)) * 1000
