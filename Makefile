@@ -28,10 +28,11 @@ run: setup
 
 # Files are spread over workers (a file's tests stay together: they share its stage). Two per core: much of
 # the suite waits on the platform's own clocks (visibility timeouts, settle windows), and a second worker per
-# core fills that time; capped so a big machine does not start dozens of stages at once.
+# core fills that time; capped so a big machine does not start dozens of stages at once. Files go out in the
+# order tests/conftest.py sets (long ones first), not xdist's own (most tests first).
 WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); w=$$((n * 2)); [ $$w -gt 8 ] && w=8; echo $$w)
 test: setup
-	$(VENV)/bin/python -m pytest -n $(WORKERS) --dist loadfile
+	$(VENV)/bin/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The console screenshots in docs/ (README); `make test` writes them to a temporary folder only.
 screenshots: setup

@@ -14,8 +14,9 @@ lock: a ``Condition`` over an ``RLock`` releases every level while it waits.)
 DynamoDB: moto evaluates a ``ConditionExpression`` and then writes, in two steps and without a lock, so
 two threads writing one key "if it does not exist" could both succeed. In DynamoDB a conditional write is
 atomic, and relay's exactly-once delivery rests on it (the send worker's claim): a duplicated request,
-run by two invocations at once on a loaded machine, was delivered twice. Every item read and write of
-the backend takes one lock, so writes — transactions included — are atomic and reads never see half of one.
+run by two invocations at once on a loaded machine, was delivered twice. Every DynamoDB request (and every
+item call of the backend, for callers inside the process) takes one lock, so writes — transactions
+included — are atomic and reads never see half of one.
 """
 from __future__ import annotations
 
@@ -47,8 +48,13 @@ def install() -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.sqs.models import Queue, SQSBackend
 
+    from moto.dynamodb.responses import DynamoHandler
+
     for name in _DYNAMODB_ITEM_CALLS:
         setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
+    # and each whole request: moto serialises a returned item after the backend call, while another
+    # thread's update_item may change that item in place (a torn read, or "dict changed size" → 500)
+    DynamoHandler.call_action = _locked(DynamoHandler.call_action)  # type: ignore[method-assign]
 
     original_delete = Queue.delete_message
     original_purge = SQSBackend.purge_queue

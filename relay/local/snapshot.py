@@ -61,7 +61,8 @@ def save(state_dir: Path | str, client: ClientFactory) -> SnapshotSummary:
         shutil.rmtree(tmp)
     (tmp / "blobs").mkdir(parents=True)
     doc = {"version": _VERSION, "savedAt": time.time(), "queues": _save_queues(),
-           "buckets": _save_buckets(tmp / "blobs"), "tables": _save_tables(client("dynamodb"))}
+           "buckets": _save_buckets(tmp / "blobs"),
+           "tables": _save_tables(client("dynamodb"), client("sts").get_caller_identity()["Account"])}
     (tmp / SNAPSHOT_FILE).write_text(json.dumps(doc))
     # the state dir is shared (the data plane keeps its carry-over file there): the snapshot replaces
     # only what it owns, snapshot.json and blobs/, and takes every other entry along
@@ -129,29 +130,27 @@ def _save_buckets(blobs: Path) -> list[dict]:
     return out
 
 
-def _save_tables(ddb: Any) -> list[dict]:
+def _save_tables(ddb: Any, account: str) -> list[dict]:
     # moto's backend directly, under its item lock: a paged Scan restarts from the table's first item on
     # every page (quadratic), so 20,000 items took 23 s of a stop
     from moto.dynamodb.models import dynamodb_backends
 
     from relay.local.moto_thread_safety import DYNAMODB_LOCK
 
+    # the stage's account and region (restore writes there too); tables elsewhere are not the stage's
+    backend = dynamodb_backends[account][ddb.meta.region_name]
     out = []
-    for account, regions in list(dynamodb_backends.items()):
-        for region, backend in list(regions.items()):
-            for name, table in list(backend.tables.items()):
-                t = ddb.describe_table(TableName=name)["Table"] if region == ddb.meta.region_name else None
-                if t is None:
-                    continue  # the local stage lives in one region; tables elsewhere are not ours
-                with DYNAMODB_LOCK:
-                    items = [{k: _wire(v) for k, v in item.attrs.items()} for item in table.all_items()]
-                out.append({
-                    "name": name, "keySchema": t["KeySchema"], "attributes": t["AttributeDefinitions"],
-                    "billingMode": (t.get("BillingModeSummary") or {}).get("BillingMode", "PAY_PER_REQUEST"),
-                    "gsis": [{"IndexName": g["IndexName"], "KeySchema": g["KeySchema"],
-                              "Projection": g["Projection"]} for g in t.get("GlobalSecondaryIndexes", [])],
-                    "items": items,
-                })
+    for name, table in list(backend.tables.items()):
+        t = ddb.describe_table(TableName=name)["Table"]
+        with DYNAMODB_LOCK:
+            items = [{k: _wire(v) for k, v in item.attrs.items()} for item in table.all_items()]
+        out.append({
+            "name": name, "keySchema": t["KeySchema"], "attributes": t["AttributeDefinitions"],
+            "billingMode": (t.get("BillingModeSummary") or {}).get("BillingMode", "PAY_PER_REQUEST"),
+            "gsis": [{"IndexName": g["IndexName"], "KeySchema": g["KeySchema"], "Projection": g["Projection"]}
+                     for g in t.get("GlobalSecondaryIndexes", [])],
+            "items": items,
+        })
     return out
 
 

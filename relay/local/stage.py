@@ -169,15 +169,15 @@ class LocalStage:
         from relay.local.emulator import Emulator
 
         load_stage_config(self.stage, overrides=self.overrides)  # a broken stage file fails before anything starts
-        if self.fresh and self.state_dir is not None and self.state_dir.exists():
-            import shutil
-
-            shutil.rmtree(self.state_dir)
         t0 = time.monotonic()
-        self._claim_process()
+        self._claim_process()  # before anything is touched: a refused stage must not empty a running one's state
         stack = self._stack = ExitStack()
         stack.callback(self._release_process)
         try:
+            if self.fresh and self.state_dir is not None and self.state_dir.exists():
+                import shutil
+
+                shutil.rmtree(self.state_dir)
             self.api = ApiServer(port=self.api_port)
             self.api.start()
             stack.callback(self.api.stop)

@@ -354,7 +354,7 @@ class Invoker:
             fn = self._handler(spec)
             if self.faults is not None:
                 fn = self.faults.wrap(spec.name, fn)
-            context.deadline_monotonic = time.monotonic() + spec.timeout_s
+            context.deadline_monotonic = min(context.deadline_monotonic, time.monotonic() + spec.timeout_s)
             initialised.set()
             return fn(event, context)
 
@@ -372,7 +372,9 @@ class Invoker:
         worker = threading.Thread(target=run, name=f"invoke-{spec.name}", daemon=True)
         worker.start()
         # an Init past its limit: Lambda retries it within the invocation, under the function timeout
-        deadline = context.deadline_monotonic if initialised.wait(INIT_LIMIT_S) else time.monotonic() + spec.timeout_s
+        if not initialised.wait(INIT_LIMIT_S):
+            context.deadline_monotonic = time.monotonic() + spec.timeout_s
+        deadline = context.deadline_monotonic
         worker.join(max(0.0, deadline - time.monotonic()))
         # Lambda's Duration is the handler's time; Init Duration is reported apart
         result.duration_ms = max(0.0, time.monotonic() - (deadline - spec.timeout_s)) * 1000
