@@ -108,9 +108,24 @@ def _check(stage: dict[str, Any], load_s: float, ratio: float = 2.5) -> tuple[fl
     return predicted, r.iterator_age_max_s, report
 
 
+def _overloading_check(stage: dict[str, Any], load_s: float, ratio: float = 2.5) -> tuple[float, float, str]:
+    """``_check``, again with a higher rate when the run did not overload the lane: the rate comes from a first
+    look at the lanes, and a machine that sped up in between (a busy start of the suite) leaves the run stable —
+    a precondition missed, not the model wrong. The model's own error is never retried."""
+    missed = []
+    for attempt in range(3):
+        try:
+            return _check(stage, load_s, ratio * 1.6 ** attempt)
+        except AssertionError as exc:
+            if "must overload the lane" not in str(exc):
+                raise
+            missed.append(str(exc).splitlines()[0])
+    raise AssertionError("the lane was never overloaded: " + " | ".join(missed))
+
+
 def test_iterator_age_prediction_within_25_percent_of_measured(stage):
     t0 = time.monotonic()
-    predicted, measured, report = _check(stage, load_s=4.0)
+    predicted, measured, report = _overloading_check(stage, load_s=4.0)
     error = abs(predicted - measured) / measured
     print(f"\nmodel check: {report}, error {error:.0%} ({time.monotonic() - t0:.0f}s)")
     assert measured > 1.0, report
@@ -119,7 +134,7 @@ def test_iterator_age_prediction_within_25_percent_of_measured(stage):
 
 @pytest.mark.slow
 def test_iterator_age_prediction_long_mode_within_25_percent(stage):
-    predicted, measured, report = _check(stage, load_s=6.0, ratio=1.5)
+    predicted, measured, report = _overloading_check(stage, load_s=6.0, ratio=1.5)
     error = abs(predicted - measured) / measured
     print(f"\nmodel check (long): {report}, error {error:.0%}")
     assert error <= 0.25, report
