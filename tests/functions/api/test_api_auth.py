@@ -9,7 +9,7 @@ from functions.api import handler, keys
 from functions.api.auth import ApiKey, KeyAuthenticator, bearer_token, hash_key, new_key, parse_scopes
 from functions.api.events import ApiError
 from functions.api.ports import ApiKeyStore
-from tests.functions.shared.relay_aws import READ_API_KEY, SEND_API_KEY, TEST_API_KEY, http_event, relay_stage
+from tests.functions.shared.relay_aws import READ_API_KEY, SEND_API_KEY, TEST_API_KEY, http_event
 
 SEND = {"message": {"to": {"email": "ann@example.com"}, "content": {"title": "Hi", "body": "Hello"}}}
 
@@ -160,16 +160,6 @@ def test_failed_last_used_write_never_fails_the_request_and_is_retried():
 
 
 # ---- the key verbs on moto ----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def module_stage():
-    with relay_stage() as st:
-        yield st
-
-
-@pytest.fixture
-def stage(module_stage):
-    module_stage.clear()
-    return module_stage
 
 
 def test_create_stores_only_the_hash_and_lists_without_secrets(stage):

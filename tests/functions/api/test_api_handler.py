@@ -18,15 +18,9 @@ INVOKE = {"automation": {"cancelation_token": "tok-1", "steps": [{"action": "del
 
 
 @pytest.fixture(scope="module")
-def module_stage():
+def module_stage():  # tests/functions/conftest.py's `stage` empties it per test
     with relay_stage({"API_MAX_BODY_BYTES": "4096"}) as st:
         yield st
-
-
-@pytest.fixture
-def stage(module_stage):
-    module_stage.clear()
-    return module_stage
 
 
 def call(*args, **kw) -> tuple[int, dict, dict]:

@@ -9,22 +9,10 @@ import pytest
 
 from functions.api import handler
 from functions.shared.ids import message_id
-from tests.functions.shared.relay_aws import http_event, relay_stage
+from tests.functions.shared.relay_aws import http_event
 
 MESSAGE = {"to": {"user_id": "u-1", "email": "ada@example.com"}, "content": {"title": "Hi", "body": "Hello"},
            "metadata": {"tags": ["welcome"], "trace_id": "trace-1"}}
-
-
-@pytest.fixture(scope="module")
-def module_stage():
-    with relay_stage() as st:
-        yield st
-
-
-@pytest.fixture
-def stage(module_stage):
-    module_stage.clear()
-    return module_stage
 
 
 def call(method: str, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:

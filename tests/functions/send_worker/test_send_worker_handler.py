@@ -9,19 +9,7 @@ import pytest
 from functions.send_worker import handler
 from functions.shared.errors import MissingPayload
 from functions.shared.request_store import put_send_request
-from tests.functions.shared.relay_aws import relay_stage, s3_put_event
-
-
-@pytest.fixture(scope="module")
-def module_stage():
-    with relay_stage() as st:
-        yield st
-
-
-@pytest.fixture
-def stage(module_stage):
-    module_stage.clear()
-    return module_stage
+from tests.functions.shared.relay_aws import s3_put_event
 
 
 def send(stage, request_id: str, message: dict, source: dict | None = None) -> dict:
