@@ -23,6 +23,13 @@
    clock reading, and find a current receipt handle in an index (weak: it forgets deleted messages) —
    falling back to moto's own code for anything else (an old handle, a handle of another queue). Same
    answers, same errors; a 20,000-message DLQ costs milliseconds per call instead of seconds.
+
+4. **DynamoDB condition expressions.** moto lexes a ``ConditionExpression`` character class by character
+   class, compiling its regexes again for every token, and a conditional ``PutItem`` parses its condition
+   twice (the request's validation, then the write): a third of the CPU of the log indexer's VIEW write.
+   The tokens depend on the expression's text alone (names and values are looked up after lexing), and
+   relay's writers send the same few expressions again and again, so the lexed tokens are kept per text
+   (immutable tuples; each parse gets its own deque). An expression that fails to lex is never kept.
 """
 from __future__ import annotations
 
@@ -59,6 +66,27 @@ def install() -> None:
     sqs_models.unix_time = unix_time  # type: ignore[assignment]
     sqs_models.unix_time_millis = unix_time_millis  # type: ignore[assignment]
     _install_sqs_scans(sqs_models)
+    _install_condition_lex_cache()
+
+
+def _install_condition_lex_cache() -> None:
+    from collections import deque
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original_lex = ConditionExpressionParser._lex_condition_expression
+    lexed: dict[str, tuple] = {}  # expression text -> its tokens (namedtuples no parse stage mutates)
+
+    def lex(self: Any) -> deque:
+        text = self.condition_expression
+        tokens = lexed.get(text)
+        if tokens is None:
+            tokens = tuple(original_lex(self))  # raises for a malformed expression: nothing kept
+            if len(lexed) < 4096:  # bounded: a client that builds expressions per item cannot grow it forever
+                lexed[text] = tokens
+        return deque(tokens)
+
+    ConditionExpressionParser._lex_condition_expression = lex  # type: ignore[method-assign]
 
 
 def _install_sqs_scans(sqs_models: Any) -> None:

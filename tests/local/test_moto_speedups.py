@@ -1,4 +1,4 @@
-"""moto's SQS with relay's speed-ups answers exactly as before: counts, receipt handles, errors."""
+"""moto with relay's speed-ups answers exactly as before: SQS counts, receipt handles, errors; DynamoDB conditions."""
 from __future__ import annotations
 
 import time
@@ -12,9 +12,14 @@ from relay.local.emulator import Emulator
 
 
 @pytest.fixture(scope="module")
-def sqs() -> Iterator[Any]:
+def emulator() -> Iterator[Emulator]:
     with Emulator(port=0) as emu:
-        yield emu.client("sqs")
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def sqs(emulator: Emulator) -> Any:
+    return emulator.client("sqs")
 
 
 def _queue(sqs: Any) -> str:
@@ -81,3 +86,43 @@ def test_receive_through_thousands_is_fast_and_complete(sqs: Any) -> None:
         seen.update(m["Body"] for m in batch)
     assert seen == {str(i) for i in range(3000)}
     assert time.perf_counter() - t0 < 30, "O(queue) per call, not O(queue) per returned message"
+
+
+@pytest.fixture(scope="module")
+def ddb(emulator: Emulator) -> Any:
+    client = emulator.client("dynamodb")
+    client.create_table(TableName="lex-cache", BillingMode="PAY_PER_REQUEST",
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    return client
+
+
+NEWER = "attribute_not_exists(pk) OR #v < :v"
+
+
+def _put_if_newer(ddb: Any, version: int) -> bool:
+    try:
+        ddb.put_item(TableName="lex-cache", Item={"pk": {"S": "k"}, "v": {"N": str(version)}},
+                     ConditionExpression=NEWER, ExpressionAttributeNames={"#v": "v"},
+                     ExpressionAttributeValues={":v": {"N": str(version)}})
+    except ddb.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def test_a_cached_condition_still_compares_each_call_s_own_values(ddb: Any) -> None:
+    # the same expression text every time: its tokens come from the cache, the values must not
+    outcomes = [_put_if_newer(ddb, v) for v in (5, 3, 5, 9, 8, 10)]
+    assert outcomes == [True, False, False, True, False, True]
+    item = ddb.get_item(TableName="lex-cache", Key={"pk": {"S": "k"}})["Item"]
+    assert item["v"] == {"N": "10"}
+
+
+def test_a_malformed_condition_is_refused_every_time(ddb: Any) -> None:
+    # moto raises its parser's ValueError through the in-process transport (a 500 over HTTP): what matters
+    # here is that the lexer's refusal is not cached into an acceptance, and nothing is written
+    for _ in range(2):
+        with pytest.raises((ClientError, ValueError), match="parse condition"):
+            ddb.put_item(TableName="lex-cache", Item={"pk": {"S": "bad"}}, ConditionExpression="#v = :v $",
+                         ExpressionAttributeNames={"#v": "v"}, ExpressionAttributeValues={":v": {"N": "1"}})
+    assert "Item" not in ddb.get_item(TableName="lex-cache", Key={"pk": {"S": "bad"}})
