@@ -111,10 +111,6 @@ class DynamoRunStore(RunStore):
         kwargs["status"] = RunStatus(kwargs["status"])
         return RunRecord(run_id=run_id, **kwargs)
 
-    def mark_start_enqueued(self, run_id: str) -> None:
-        self._ddb.update_item(TableName=self.table, Key=_Codec.dump({"pk": f"RUN#{run_id}", "sk": "RUN"}),
-                              UpdateExpression="SET startEnqueued = :t", ExpressionAttributeValues={":t": {"BOOL": True}})
-
     def set_run_status(self, run_id: str, status: RunStatus, *, only_from: Iterable[RunStatus], now: str,
                        error: str | None = None) -> bool:
         allowed = list(only_from)
@@ -231,10 +227,6 @@ class DynamoRunStore(RunStore):
                 return False
             raise
         return True
-
-    def mark_next_enqueued(self, run_id: str, index: int) -> None:
-        self._ddb.update_item(TableName=self.table, Key=self._step_key(run_id, index),
-                              UpdateExpression="SET nextEnqueued = :t", ExpressionAttributeValues={":t": {"BOOL": True}})
 
     def fail_step(self, run_id: str, index: int, error: str, now: str) -> None:
         try:

@@ -6,12 +6,19 @@ a redriven job that then succeeds moves the run back to RUNNING.
 
 Exactly-once effects on an at-least-once queue:
 
-* a run is created by one conditional write; a redelivered S3 event finds it and only re-enqueues
-  step 0 if the first delivery crashed before recording that it had (``startEnqueued``);
+* a run is created by one conditional write; a redelivered S3 event finds it and re-enqueues step 0
+  only while the run is still PENDING (step 0 has not started: its job may never have been enqueued);
 * a step is completed by one conditional write (with the run's new data/profile in the same
-  transaction); a job whose step is already COMPLETED repeats no side effect and only re-enqueues the
-  next step if the completing delivery crashed before recording it (``nextEnqueued``);
-* the side effects themselves (send, invoke) use ids derived from ``(runId, step)``.
+  transaction); a job whose step is already COMPLETED repeats no side effect and re-enqueues the next
+  step only while that step has not started (the completing delivery may have crashed before enqueueing);
+* the side effects themselves (send, invoke) use ids derived from ``(runId, step)``, so a job enqueued
+  twice in those windows repeats nothing. Proving "enqueued" with a flag cost a write per run and per
+  step on every run (``startEnqueued``/``nextEnqueued``, still honoured on items written before) to
+  save a duplicate job only after a crash or a duplicate event; the existing writes prove it instead.
+
+Delays: a step waiting longer than one SQS hop (900 s) re-enqueues itself in hops; the hop that leaves at
+most 900 s completes the delay and enqueues the next step with the remaining wait as its ``DelaySeconds``
+(one job per delay saved), unless the delay is the run's last step (the run completes when it ends).
 
 Runaway guard: every job carries ``n``, how many jobs of its run came before it (step jobs and delay
 hops alike; a redelivered or redriven job keeps its ``n``). A run can never need more than
@@ -28,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
-from functions.automations.delays import MAX_HOP_SECONDS, next_hop_seconds, parse_duration, parse_until
+from functions.automations.delays import MAX_HOP_SECONDS, next_hop_seconds, parse_duration, parse_until, remaining_seconds
 from functions.automations.ports import JobQueue, RunRecord, RunStore
 from functions.automations.program import compile_steps
 from functions.automations.steps import StepContext, StepFailed, execute_step
@@ -233,10 +240,11 @@ def start_run(run: RunRecord, runs: RunStore, queue: JobQueue) -> str:
         runs.register_token(run.cancelation_token, run.run_id, run.created_at)
     if not created:
         existing = runs.get_run(run.run_id)
-        if existing is None or existing.start_enqueued:
+        # PENDING: step 0 has not started, so its job may never have been enqueued (a crash right after the
+        # create); enqueueing it again is harmless. Past PENDING, a job ran: nothing to do.
+        if existing is None or existing.start_enqueued or existing.status != RunStatus.PENDING:
             return "duplicate"
     queue.enqueue(job_body(run.run_id, 0))
-    runs.mark_start_enqueued(run.run_id)
     return "created" if created else "resumed"
 
 
@@ -271,10 +279,13 @@ def run_job(job: Job, runs: RunStore, queue: JobQueue, ctx: StepContext, *, rece
 
     existing = runs.get_step(run.run_id, job.step)
     if existing is not None and existing.status == StepStatus.COMPLETED:
-        if existing.next_enqueued:
-            return JobResult("skipped-done", detail="step already completed")
         nxt = (existing.result or {}).get("next", instr["next"]) if instr["action"] == "if" else instr["next"]
-        _advance(run, job, nxt, runs, queue, now)
+        # the next step's record exists once its job ran: then it was enqueued (nextEnqueued: older items)
+        if existing.next_enqueued or (nxt is not None and runs.get_step(run.run_id, nxt) is not None):
+            return JobResult("skipped-done", detail="step already completed")
+        until = (existing.result or {}).get("until") if instr["action"] == "delay" else None
+        _advance(run, job, nxt, runs, queue, now,
+                 delay_seconds=next_hop_seconds(parse_until(until), ctx.now) if until else 0)
         return JobResult("reenqueued", next_step=nxt)
 
     if run.status != RunStatus.RUNNING:
@@ -292,26 +303,30 @@ def run_job(job: Job, runs: RunStore, queue: JobQueue, ctx: StepContext, *, rece
         _record_failure(run.run_id, job.step, f"{type(exc).__name__}: {exc}", runs, queue, now, receive_count)
         raise
 
+    next_delay = 0
     if outcome.waiting:
         assert outcome.wait_until is not None
-        queue.enqueue(job_body(run.run_id, job.step, outcome.wait_until, n=job.n + 1),
-                      delay_seconds=next_hop_seconds(outcome.wait_until, ctx.now))
-        return JobResult("waiting", next_step=job.step, detail=_iso(outcome.wait_until))
+        wait = next_hop_seconds(outcome.wait_until, ctx.now)
+        if outcome.next is None or remaining_seconds(outcome.wait_until, ctx.now) > MAX_HOP_SECONDS:
+            queue.enqueue(job_body(run.run_id, job.step, outcome.wait_until, n=job.n + 1), delay_seconds=wait)
+            return JobResult("waiting", next_step=job.step, detail=_iso(outcome.wait_until))
+        next_delay = wait  # the last hop: the next step's job carries the rest of the wait
     result = dict(outcome.result)
     result.setdefault("next", outcome.next)
     if not runs.complete_step(run.run_id, job.step, result, now, data=outcome.data, profile=outcome.profile):
         # a concurrent duplicate completed it first; that delivery enqueues what follows
         return JobResult("skipped-done", detail="completed concurrently")
-    _advance(run, job, outcome.next, runs, queue, now)
-    return JobResult("completed", next_step=outcome.next)
+    _advance(run, job, outcome.next, runs, queue, now, delay_seconds=next_delay)
+    return JobResult("completed", next_step=outcome.next,
+                     detail=f"next step due in {next_delay} s" if next_delay else "")
 
 
-def _advance(run: RunRecord, job: Job, nxt: int | None, runs: RunStore, queue: JobQueue, now: str) -> None:
+def _advance(run: RunRecord, job: Job, nxt: int | None, runs: RunStore, queue: JobQueue, now: str,
+             delay_seconds: int = 0) -> None:
     if nxt is None:
         runs.set_run_status(run.run_id, RunStatus.COMPLETED, only_from=RUNNABLE, now=now)
     else:
-        queue.enqueue(job_body(run.run_id, nxt, n=job.n + 1))
-    runs.mark_next_enqueued(run.run_id, job.step)
+        queue.enqueue(job_body(run.run_id, nxt, n=job.n + 1), delay_seconds=delay_seconds)
 
 
 def _stop_runaway(run: RunRecord, job: Job, budget: int, runs: RunStore, now: str) -> JobResult:

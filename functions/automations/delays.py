@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["DelayError", "parse_duration", "parse_until", "next_hop_seconds", "MAX_DELAY_SECONDS", "MAX_HOP_SECONDS"]
+__all__ = ["DelayError", "parse_duration", "parse_until", "next_hop_seconds", "remaining_seconds", "MAX_DELAY_SECONDS",
+           "MAX_HOP_SECONDS"]
 
 MAX_HOP_SECONDS = 900  # SQS DelaySeconds limit
 MAX_DELAY_SECONDS = 366 * 86_400
@@ -117,9 +118,14 @@ def parse_until(text: str) -> datetime:
     return when.astimezone(timezone.utc)
 
 
+def remaining_seconds(until: datetime, now: datetime) -> float:
+    """Seconds from ``now`` until ``until`` (negative once it has passed)."""
+    return (until - now) / timedelta(seconds=1)
+
+
 def next_hop_seconds(until: datetime, now: datetime) -> int:
     """Seconds to wait on the next SQS hop towards ``until`` (0 = due now), never above 900."""
-    remaining = (until - now) / timedelta(seconds=1)
+    remaining = remaining_seconds(until, now)
     if remaining <= 0:
         return 0
     # round up so a hop never lands just before the deadline and costs an extra zero-length hop

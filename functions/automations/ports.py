@@ -58,10 +58,6 @@ class RunStore(ABC):
         """The run, or ``None``."""
 
     @abstractmethod
-    def mark_start_enqueued(self, run_id: str) -> None:
-        """Record that step 0's job is on the queue."""
-
-    @abstractmethod
     def set_run_status(self, run_id: str, status: RunStatus, *, only_from: Iterable[RunStatus], now: str,
                        error: str | None = None) -> bool:
         """Move the run to ``status`` if its status is one of ``only_from``; ``True`` if it moved."""
@@ -96,10 +92,6 @@ class RunStore(ABC):
 
         ``False`` when the step was already completed (a concurrent duplicate won): nothing written.
         """
-
-    @abstractmethod
-    def mark_next_enqueued(self, run_id: str, index: int) -> None:
-        """Record that the job after this step is on the queue (a redelivery then does nothing)."""
 
     @abstractmethod
     def fail_step(self, run_id: str, index: int, error: str, now: str) -> None:

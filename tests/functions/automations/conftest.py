@@ -32,9 +32,6 @@ class MemoryRunStore(RunStore):
         run = self.runs.get(run_id)
         return copy.deepcopy(run)
 
-    def mark_start_enqueued(self, run_id):
-        self.runs[run_id].start_enqueued = True
-
     def set_run_status(self, run_id, status, *, only_from, now, error=None):
         run = self.runs.get(run_id)
         if run is None or run.status not in set(only_from):
@@ -74,9 +71,6 @@ class MemoryRunStore(RunStore):
         if profile is not None:
             self.runs[run_id].profile = dict(profile)
         return True
-
-    def mark_next_enqueued(self, run_id, index):
-        self.steps[(run_id, index)].next_enqueued = True
 
     def fail_step(self, run_id, index, error, now):
         step = self.steps.setdefault((run_id, index), StepRecord(index=index, status="RUNNING"))

@@ -75,8 +75,9 @@ def test_full_automation_completes_with_every_step(world):
     results = _drain(world)
     run = world.runs.get_run(run_id)
     assert run.status == "COMPLETED"
-    # 30 minutes = 2 SQS hops of at most 900 s
-    assert [r.outcome for r in results][:3] == ["waiting", "waiting", "completed"]
+    # 30 minutes = 2 SQS waits of at most 900 s: one hop, then the fetch-data step's own job carries the rest
+    assert [r.outcome for r in results][:3] == ["waiting", "completed", "completed"]
+    assert results[1].detail == "next step due in 900 s"
     assert world.now - t0 >= timedelta(minutes=30)
     # soft-merge kept the run's own name and added tier
     assert run.data == {"name": "Ada", "tier": "gold"}
@@ -108,11 +109,40 @@ def test_redelivered_completed_job_repeats_no_side_effect(world):
     first = world.queue.pop()
     run_job(parse_job(first), world.runs, world.queue, world.ctx())
     assert world.requests.send_writes == 1 and len(world.queue.jobs) == 1
-    # WHEN SQS redelivers the same job
+    run_job(parse_job(world.queue.pop()), world.runs, world.queue, world.ctx(), receive_count=1)  # step 1 ran
+    sent = world.requests.send_writes
+    # WHEN SQS redelivers the first job after the next step has started
     again = run_job(parse_job(first), world.runs, world.queue, world.ctx())
-    # THEN nothing is sent again and the next step is not enqueued twice
-    assert again.outcome == "skipped-done"
-    assert world.requests.send_writes == 1 and len(world.queue.jobs) == 1
+    # THEN nothing is sent again and nothing is enqueued
+    assert again.outcome in ("skipped-done", "skipped-terminal")
+    assert world.requests.send_writes == sent and world.queue.jobs == []
+
+
+def test_redelivery_before_the_next_step_started_enqueues_it_again_harmlessly(world):
+    run_id = _start(world, _doc([{"action": "send"}, {"action": "send", "template": "second"}]))
+    first = world.queue.pop()
+    run_job(parse_job(first), world.runs, world.queue, world.ctx())
+    # WHEN the job is redelivered while step 1's job still waits on the queue (its completion may have crashed
+    # before the enqueue: no write records the enqueue)
+    again = run_job(parse_job(first), world.runs, world.queue, world.ctx())
+    assert again.outcome == "reenqueued" and again.next_step == 1
+    assert [j for j, _ in world.queue.jobs] == [job_body(run_id, 1, n=1)] * 2
+    # THEN the two jobs of step 1 deliver its send once (the same derived request id) and the run completes
+    _drain(world)
+    assert world.requests.send_writes == 2 and len(world.requests.sends) == 2  # one per step: 0 and 1
+    assert world.runs.get_run(run_id).status == "COMPLETED"
+
+
+def test_redelivered_last_hop_re_enqueues_the_next_step_with_the_rest_of_the_wait(world):
+    run_id = _start(world, _doc([{"action": "delay", "duration": "10 minutes"}, {"action": "send"}]))
+    job = world.queue.pop()
+    done = run_job(parse_job(job), world.runs, world.queue, world.ctx())
+    assert done.outcome == "completed" and world.queue.jobs == [(job_body(run_id, 1, n=1), 600)]
+    world.queue.jobs.clear()  # a crash before the enqueue
+    world.now += timedelta(minutes=4)
+    again = run_job(parse_job(job), world.runs, world.queue, world.ctx())
+    # the send must still wait until the delay's end, not run at once
+    assert again.outcome == "reenqueued" and world.queue.jobs == [(job_body(run_id, 1, n=1), 360)]
 
 
 def test_crash_after_completion_reenqueues_next_once(world):
@@ -199,10 +229,23 @@ def test_non_2xx_and_non_json_fetch_fail_step(world):
 
 
 def test_duplicate_s3_event_creates_nothing_twice(world):
-    doc = _doc([{"action": "send"}], token="tok")
+    doc = _doc([{"action": "send"}, {"action": "send", "template": "x"}], token="tok")
     assert start_run(new_run_record(doc, "t0"), world.runs, world.queue) == "created"
+    run_job(parse_job(world.queue.pop()), world.runs, world.queue, world.ctx())  # step 0 started (and ran)
     assert start_run(new_run_record(doc, "t1"), world.runs, world.queue) == "duplicate"
-    assert len(world.queue.jobs) == 1 and world.runs.get_run(doc["runId"]).created_at == "t0"
+    assert [j for j, _ in world.queue.jobs] == [job_body(doc["runId"], 1, n=1)]
+    assert world.runs.get_run(doc["runId"]).created_at == "t0"
+
+
+def test_duplicate_s3_event_while_pending_enqueues_step_zero_again_harmlessly(world):
+    doc = _doc([{"action": "send"}])
+    assert start_run(new_run_record(doc, "t0"), world.runs, world.queue) == "created"
+    # step 0's job is still on the queue: nothing recorded its enqueue, so it is enqueued again
+    assert start_run(new_run_record(doc, "t1"), world.runs, world.queue) == "resumed"
+    assert [j for j, _ in world.queue.jobs] == [job_body(doc["runId"], 0)] * 2
+    outcomes = [r.outcome for r in _drain(world)]
+    assert outcomes == ["completed", "skipped-terminal"] and world.requests.send_writes == 1
+    assert world.runs.get_run(doc["runId"]).created_at == "t0"
 
 
 def test_crash_before_first_enqueue_resumes_on_redelivery(world):
@@ -324,8 +367,8 @@ def test_jobs_count_the_run_chain_through_steps_and_hops(world):
     enqueue = world.queue.enqueue
     world.queue.enqueue = lambda job, delay_seconds=0: (ns.append(job.get("n", 0)), enqueue(job, delay_seconds))
     results = _drain(world)
-    assert [r.outcome for r in results] == ["completed", "waiting", "waiting", "completed", "completed"]
-    assert ns == [1, 2, 3, 4]  # step 1, two hops of 900 s, step 2: each job one further down the chain
+    assert [r.outcome for r in results] == ["completed", "waiting", "completed", "completed"]
+    assert ns == [1, 2, 3]  # step 1, one hop of 900 s, step 2 (carrying the last 900 s): each one further down
 
 
 def test_forty_step_run_is_well_inside_its_job_budget(world):
@@ -350,7 +393,7 @@ def test_step_that_re_enqueues_itself_fails_the_run_at_its_budget(world):
     from functions.automations.core import job_budget
 
     # a delay whose clock never moves on: every hop finds it still waiting and enqueues the next one
-    run_id = _start(world, _doc([{"action": "delay", "duration": "10 seconds"}, {"action": "send"}]))
+    run_id = _start(world, _doc([{"action": "delay", "duration": "1 hour"}, {"action": "send"}]))
     budget = job_budget(world.runs.get_run(run_id).steps, world.runs.get_run(run_id).created_at)
     results = _drain(world, max_jobs=budget + 5, advance=False)
     assert [r.outcome for r in results] == ["waiting"] * budget + ["stopped"]

@@ -30,11 +30,17 @@ def test_put_event_creates_run_and_enqueues_step_zero(stage):
     assert out["runs"] == [{"key": key, "runId": RUN_ID, "outcome": "created"}]
     run = stage.get_item(stage.state_table, f"RUN#{RUN_ID}", "RUN")
     assert run["status"] == "PENDING" and run["recipient"] == "user-1" and run["data"] == {"n": 2}
-    assert run["cancelation_token"] == "order 42" and run["startEnqueued"] is True
+    assert run["cancelation_token"] == "order 42"
+    assert run["startEnqueued"] is False  # no write records the enqueue: a PENDING run is what tells (core.start_run)
     assert [s["action"] for s in run["steps"]] == ["send", "if", "delay"]
     assert stage.get_item(stage.state_table, "TOKEN#order 42", f"RUN#{RUN_ID}")["runId"] == RUN_ID
     jobs = stage.receive_jobs()
     assert [json.loads(m["Body"]) for m in jobs] == [{"v": 1, "runId": RUN_ID, "step": 0}]
+
+
+def _queued(stage) -> str:
+    attrs = stage.sqs.get_queue_attributes(QueueUrl=stage.queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    return attrs["Attributes"]["ApproximateNumberOfMessages"]
 
 
 def test_redelivered_event_creates_nothing_twice(stage):
@@ -42,11 +48,28 @@ def test_redelivered_event_creates_nothing_twice(stage):
     event = stage.s3_put_event(key)
     lambda_handler(event, None)
     created_at = stage.get_item(stage.state_table, f"RUN#{RUN_ID}", "RUN")["createdAt"]
+    stage.ddb.update_item(TableName=stage.state_table,  # step 0's job started: the run left PENDING
+                          Key={"pk": {"S": f"RUN#{RUN_ID}"}, "sk": {"S": "RUN"}},
+                          UpdateExpression="SET #s = :r", ExpressionAttributeNames={"#s": "status"},
+                          ExpressionAttributeValues={":r": {"S": "RUNNING"}})
     again = lambda_handler(event, None)
     assert again["runs"][0]["outcome"] == "duplicate"
     assert stage.get_item(stage.state_table, f"RUN#{RUN_ID}", "RUN")["createdAt"] == created_at
-    attrs = stage.sqs.get_queue_attributes(QueueUrl=stage.queue_url, AttributeNames=["ApproximateNumberOfMessages"])
-    assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "1"
+    assert _queued(stage) == "1"
+
+
+def test_redelivered_event_while_pending_enqueues_step_zero_again(stage):
+    # nothing records that step 0 was enqueued (a write per run saved): while it has not started, a redelivered
+    # event cannot tell a crash before the enqueue from a job still waiting, and enqueues it again (harmless:
+    # the job worker's conditional step writes and derived ids make the second job repeat nothing)
+    key = put_automation_request(stage.bucket, RUN_ID, BODY)
+    event = stage.s3_put_event(key)
+    lambda_handler(event, None)
+    created_at = stage.get_item(stage.state_table, f"RUN#{RUN_ID}", "RUN")["createdAt"]
+    again = lambda_handler(event, None)
+    assert again["runs"][0]["outcome"] == "resumed"
+    assert stage.get_item(stage.state_table, f"RUN#{RUN_ID}", "RUN")["createdAt"] == created_at
+    assert _queued(stage) == "2"
 
 
 def test_invalid_stored_request_recorded_failed_not_enqueued(stage):
