@@ -1,0 +1,121 @@
+"""The real log indexer's lanes on the local stage: records/s at parallelization factor 4 and 10 ÷ factor 1.
+
+Run: ``.venv/bin/python bench/lanes.py [--records 1500] [--batch 100 10] [--rounds 3] [--aws-latency-ms 4]``
+
+The local stage is started in this process (:class:`relay.local.stage.LocalStage`, the stage's own
+Pulumi program, handler and mapping) with only the messages table → stream → log indexer pipeline kept.
+For each batch size and factor the mapping is disabled, ``--records`` message events are written (one per
+message, as ``relay capacity``'s calibration writes them), the mapping is enabled, and the clock runs until
+every one of them has its VIEW. Factors alternate their order per round; the ratios are the median of
+each round's own ratios (the machine's load drifts between rounds far more than within one).
+
+What bounds a lane here: the indexer writes a batch's VIEWs concurrently (16 in flight), so one lane
+already overlaps its round trips to DynamoDB, and every call's CPU — botocore, the emulator's request
+handling, moto's expression evaluation — is spent in this one Python process. More lanes add throughput
+only while a lane waits more than it computes; ``--aws-latency-ms`` is the modelled round trip that
+waiting stands for. The figures are for reading, not a pass/fail gate: issue 14's target is ≥ 3 at
+factor 10 on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+__all__ = ["main"]
+
+FACTORS = (1, 4, 10)
+
+
+def _keep_only_the_log_indexer(local: Any) -> None:
+    lam, outputs = local.client("lambda"), local.outputs
+    for fn in lam.list_functions()["Functions"]:
+        if fn["FunctionName"] != outputs["log_indexer_function"]:
+            for m in lam.list_event_source_mappings(FunctionName=fn["FunctionName"])["EventSourceMappings"]:
+                lam.delete_event_source_mapping(UUID=m["UUID"])
+            lam.delete_function(FunctionName=fn["FunctionName"])
+
+
+def _last_of_each_lane(keys: list[str], factor: int) -> list[str]:
+    """The last message (in write order) of each of the mapping's lanes: a lane indexes its records in
+    order, so once these have VIEWs every record has. Checking a handful of keys keeps the bench's own
+    reads out of the figures (a poll of hundreds of keys cost the emulator a third of its CPU)."""
+    from relay.local.dataplane.stream_poller import lane_of  # the data plane's own lane assignment
+
+    last: dict[int, str] = {}
+    for key in keys:
+        last[lane_of({"S": key}, factor)] = key
+    return list(last.values())
+
+
+def _all_indexed(ddb: Any, log_table: str, keys: list[str]) -> bool:
+    return all("Item" in ddb.get_item(TableName=log_table, Key={"pk": {"S": k}, "sk": {"S": "VIEW"}},
+                                      ProjectionExpression="pk") for k in keys)
+
+
+def _drain(local: Any, batch: int, factor: int, records: int, tag: str) -> float:
+    """Records/s of the log indexer through a backlog of ``records`` at ``batch`` and ``factor``."""
+    from relay.capacity.calibration import _event_item, _write_events  # the calibration's own event shape
+
+    lam, ddb, outputs = local.client("lambda"), local.client("dynamodb"), local.outputs
+    uuid = outputs["log_indexer_esm_uuid"]
+    lam.update_event_source_mapping(UUID=uuid, Enabled=False, BatchSize=batch, ParallelizationFactor=factor)
+    time.sleep(1.0)  # the data plane re-reads mappings every poll interval
+    _write_events(ddb, outputs["message_table"], records, None, tag=tag)
+    keys = _last_of_each_lane([_event_item(i, tag, 0)["pk"]["S"] for i in range(records)], factor)
+    t0 = time.monotonic()
+    lam.update_event_source_mapping(UUID=uuid, Enabled=True)
+    deadline = t0 + 600
+    while not _all_indexed(ddb, outputs["log_table"], keys):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{records} records not indexed within 600 s at batch {batch}, factor {factor}")
+        time.sleep(0.1)
+    return records / (time.monotonic() - t0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=1500)
+    ap.add_argument("--batch", type=int, nargs="+", default=[100, 10])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--aws-latency-ms", type=float, default=4.0)
+    args = ap.parse_args(argv)
+
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    from relay.local.stage import LocalStage
+
+    rows = []
+    local = LocalStage("local", aws_latency_ms=args.aws_latency_ms, prepare=_keep_only_the_log_indexer,
+                       plane_options={"poll_interval": 0.2, "stream_poll_interval": 0.25, "metrics_interval": 2.0})
+    with local:
+        _drain(local, args.batch[0], 1, 200, "warm")  # clients, connections, the emulator's code paths
+        for batch in args.batch:
+            samples: dict[int, list[float]] = {f: [] for f in FACTORS}
+            for r in range(args.rounds):
+                for factor in (FACTORS if r % 2 == 0 else FACTORS[::-1]):
+                    tag = f"b{batch}f{factor}{r % 10}"  # ≤ 8 characters: the event shape keeps 36 of the id
+                    samples[factor].append(_drain(local, batch, factor, args.records, tag))
+            ratios = {f: statistics.median(s / one for s, one in zip(samples[f], samples[1])) for f in FACTORS[1:]}
+            rows.append((batch, {f: statistics.median(v) for f, v in samples.items()}, ratios))
+
+    print(f"\nlog indexer lanes on the local stage, {args.records} records (one event per message), modelled AWS "
+          f"round trip {args.aws_latency_ms:g} ms, {args.rounds} alternating rounds: median records/s, median of "
+          f"the ratios within each round")
+    print(f"{'batch':>5} {'factor 1':>9} {'factor 4':>9} {'factor 10':>10} {'4 ÷ 1':>6} {'10 ÷ 1':>7}")
+    for batch, rate, ratio in rows:
+        print(f"{batch:>5} {rate[1]:>9.0f} {rate[4]:>9.0f} {rate[10]:>10.0f} {ratio[4]:>6.2f} {ratio[10]:>7.2f}")
+    print("target (issue 14): 10 ÷ 1 ≥ 3 on 2 cores")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
