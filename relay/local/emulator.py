@@ -36,10 +36,14 @@ WsgiApp = Callable[[dict, Callable], Any]
 
 
 def _install_moto_patches() -> None:
-    """relay's changes to moto: triggers taken over, AWS's mapping rules, the SQS clock and locks, SES's events
-    (each installed once per process)."""
-    from relay.local import esm_rules, moto_speedups, moto_sqs, moto_thread_safety, ses_events, sns_triggers
+    """relay's changes to moto: triggers taken over, AWS's mapping rules, the SQS clock and locks, SES's events,
+    and the start-up savings of :mod:`relay.local.patches` (each installed once per process)."""
+    from relay.local import esm_rules, moto_speedups, moto_sqs, moto_thread_safety, patches, ses_events, sns_triggers
 
+    patches.share_botocore_loaders()  # first: before moto or relay creates a botocore session
+    patches.defer_ec2_for_ssm()
+    patches.defer_kms_key_pairs()
+    patches.defer_werkzeug_url_builders()
     triggers.install()
     sns_triggers.install()
     ses_events.install()

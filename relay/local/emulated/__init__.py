@@ -40,20 +40,25 @@ class EmulatedResources:
         self.api_url = api_url
         self.unmapped: list[str] = []
         self._clients: dict[str, Any] = {}
-        self._client_locks: dict[str, threading.Lock] = {}
+        self._session: Any = None
         self._lock = threading.Lock()
         self._account: str | None = None
 
     # ---- plumbing -------------------------------------------------------------------------------
     def client(self, service: str) -> Any:
-        # Pulumi registers resources from a thread pool: create each client once, under its own lock
+        client = self._clients.get(service)
+        if client is not None:
+            return client
+        # Pulumi registers resources from a thread pool, and creating clients from one session is not
+        # thread-safe: create each client once, under the lock. One session for all of them: a session
+        # registers ~150 event handlers when it is made (~5 ms each, a dozen times per deploy otherwise).
         with self._lock:
-            lock = self._client_locks.setdefault(service, threading.Lock())
-        with lock:
             if service not in self._clients:
-                import boto3
+                if self._session is None:
+                    import boto3
 
-                self._clients[service] = boto3.session.Session().client(
+                    self._session = boto3.session.Session()
+                self._clients[service] = self._session.client(
                     service, endpoint_url=self.endpoint_url, region_name=self.region,
                     aws_access_key_id="testing", aws_secret_access_key="testing")
             return self._clients[service]
