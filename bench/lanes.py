@@ -96,13 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     local = LocalStage("local", aws_latency_ms=args.aws_latency_ms, prepare=_keep_only_the_log_indexer,
                        plane_options={"poll_interval": 0.2, "stream_poll_interval": 0.25, "metrics_interval": 2.0})
+    drains = 0
     with local:
         _drain(local, args.batch[0], 1, 200, "warm")  # clients, connections, the emulator's code paths
         for batch in args.batch:
             samples: dict[int, list[float]] = {f: [] for f in FACTORS}
             for r in range(args.rounds):
                 for factor in (FACTORS if r % 2 == 0 else FACTORS[::-1]):
-                    tag = f"b{batch}f{factor}{r % 10}"  # ≤ 8 characters: the event shape keeps 36 of the id
+                    drains += 1
+                    tag = f"d{drains:07x}"  # unique, ≤ 8 characters: the event shape keeps 36 of the id
                     samples[factor].append(_drain(local, batch, factor, args.records, tag))
             ratios = {f: statistics.median(s / one for s, one in zip(samples[f], samples[1])) for f in FACTORS[1:]}
             rows.append((batch, {f: statistics.median(v) for f, v in samples.items()}, ratios))

@@ -228,6 +228,10 @@ class DynamoRunStore(RunStore):
             raise
         return True
 
+    def mark_next_enqueued(self, run_id: str, index: int) -> None:
+        self._ddb.update_item(TableName=self.table, Key=self._step_key(run_id, index),
+                              UpdateExpression="SET nextEnqueued = :t", ExpressionAttributeValues={":t": {"BOOL": True}})
+
     def fail_step(self, run_id: str, index: int, error: str, now: str) -> None:
         try:
             self._ddb.update_item(

@@ -7,18 +7,22 @@ a redriven job that then succeeds moves the run back to RUNNING.
 Exactly-once effects on an at-least-once queue:
 
 * a run is created by one conditional write; a redelivered S3 event finds it and re-enqueues step 0
-  only while the run is still PENDING (step 0 has not started: its job may never have been enqueued);
+  only while the run is still PENDING — step 0 has not started, so its job may never have been enqueued
+  (a crash right after the create). No flag records that enqueue (``startEnqueued``: honoured on runs
+  written before): a duplicate S3 event in that window, which Lambda's async retries make rare, costs
+  one more step-0 job — what an SQS duplicate delivery costs too — instead of a write on every run;
 * a step is completed by one conditional write (with the run's new data/profile in the same
-  transaction); a job whose step is already COMPLETED repeats no side effect and re-enqueues the next
-  step only while that step has not started (the completing delivery may have crashed before enqueueing);
-* the side effects themselves (send, invoke) use ids derived from ``(runId, step)``, so a job enqueued
-  twice in those windows repeats nothing. Proving "enqueued" with a flag cost a write per run and per
-  step on every run (``startEnqueued``/``nextEnqueued``, still honoured on items written before) to
-  save a duplicate job only after a crash or a duplicate event; the existing writes prove it instead.
+  transaction); a job whose step is already COMPLETED repeats no side effect and only re-enqueues the
+  next step if the completing delivery crashed before recording it (``nextEnqueued``). This flag stays:
+  without it a duplicate job would re-enqueue the next step, and that one the step after, to the run's
+  end. After the last step nothing is recorded: the run's COMPLETED status tells a redelivery instead;
+* the side effects themselves (send, invoke) use ids derived from ``(runId, step)``.
 
 Delays: a step waiting longer than one SQS hop (900 s) re-enqueues itself in hops; the hop that leaves at
 most 900 s completes the delay and enqueues the next step with the remaining wait as its ``DelaySeconds``
-(one job per delay saved), unless the delay is the run's last step (the run completes when it ends).
+and as its ``due`` time (one job per delay saved), unless the delay is the run's last step (the run
+completes when it ends). A job delivered before its ``due`` (a redrive; a queue restored without its
+delays) re-enqueues itself with the rest of the wait instead of running its step early.
 
 Runaway guard: every job carries ``n``, how many jobs of its run came before it (step jobs and delay
 hops alike; a redelivered or redriven job keeps its ``n``). A run can never need more than
@@ -87,12 +91,13 @@ class RunNotFound(LookupError):
 
 @dataclass(frozen=True)
 class Job:
-    """``{"v": 1, "runId", "step", "n"?, "hop"?: {"until"}}``; ``n``: jobs of the run before this one."""
+    """``{"v": 1, "runId", "step", "n"?, "hop"?: {"until"}, "due"?}``; ``n``: jobs of the run before this one."""
 
     run_id: str
     step: int
     hop_until: datetime | None = None
     n: int = 0
+    due: datetime | None = None  # not before: the step after a delay (see the module note)
 
 
 @dataclass(frozen=True)
@@ -135,16 +140,27 @@ def parse_job(body: str) -> Job:
             until = parse_until(hop["until"])
         except ValueError as exc:
             raise BadJob(f"job hop: {exc}") from None
-    return Job(run_id=run_id, step=step, hop_until=until, n=n)
+    due = doc.get("due")
+    if due is not None:
+        if not isinstance(due, str):
+            raise BadJob("job due must be \"<iso time>\"")
+        try:
+            due = parse_until(due)
+        except ValueError as exc:
+            raise BadJob(f"job due: {exc}") from None
+    return Job(run_id=run_id, step=step, hop_until=until, n=n, due=due)
 
 
-def job_body(run_id: str, step: int, hop_until: datetime | None = None, n: int = 0) -> dict[str, Any]:
+def job_body(run_id: str, step: int, hop_until: datetime | None = None, n: int = 0,
+             due: datetime | None = None) -> dict[str, Any]:
     """The SQS body for a job (docs/CONTRACTS.md); ``n`` counts the run's jobs before it."""
     body: dict[str, Any] = {"v": 1, "runId": run_id, "step": step}
     if n:
         body["n"] = n
     if hop_until is not None:
         body["hop"] = {"until": _iso(hop_until)}
+    if due is not None:
+        body["due"] = _iso(due)
     return body
 
 
@@ -276,16 +292,19 @@ def run_job(job: Job, runs: RunStore, queue: JobQueue, ctx: StepContext, *, rece
     budget = job_budget(run.steps, run.created_at)
     if job.n >= budget:
         return _stop_runaway(run, job, budget, runs, now)
+    if job.due is not None and next_hop_seconds(job.due, ctx.now) > 0:
+        # delivered before its time (a redrive, a queue restored without its delays): wait the rest out
+        queue.enqueue(job_body(run.run_id, job.step, n=job.n + 1, due=job.due),
+                      delay_seconds=next_hop_seconds(job.due, ctx.now))
+        return JobResult("waiting", next_step=job.step, detail=f"not due before {_iso(job.due)}")
 
     existing = runs.get_step(run.run_id, job.step)
     if existing is not None and existing.status == StepStatus.COMPLETED:
-        nxt = (existing.result or {}).get("next", instr["next"]) if instr["action"] == "if" else instr["next"]
-        # the next step's record exists once its job ran: then it was enqueued (nextEnqueued: older items)
-        if existing.next_enqueued or (nxt is not None and runs.get_step(run.run_id, nxt) is not None):
+        if existing.next_enqueued:
             return JobResult("skipped-done", detail="step already completed")
+        nxt = (existing.result or {}).get("next", instr["next"]) if instr["action"] == "if" else instr["next"]
         until = (existing.result or {}).get("until") if instr["action"] == "delay" else None
-        _advance(run, job, nxt, runs, queue, now,
-                 delay_seconds=next_hop_seconds(parse_until(until), ctx.now) if until else 0)
+        _advance(run, job, nxt, runs, queue, ctx, due=parse_until(until) if until else None)
         return JobResult("reenqueued", next_step=nxt)
 
     if run.status != RunStatus.RUNNING:
@@ -303,30 +322,32 @@ def run_job(job: Job, runs: RunStore, queue: JobQueue, ctx: StepContext, *, rece
         _record_failure(run.run_id, job.step, f"{type(exc).__name__}: {exc}", runs, queue, now, receive_count)
         raise
 
-    next_delay = 0
+    due = None
     if outcome.waiting:
         assert outcome.wait_until is not None
-        wait = next_hop_seconds(outcome.wait_until, ctx.now)
         if outcome.next is None or remaining_seconds(outcome.wait_until, ctx.now) > MAX_HOP_SECONDS:
-            queue.enqueue(job_body(run.run_id, job.step, outcome.wait_until, n=job.n + 1), delay_seconds=wait)
+            queue.enqueue(job_body(run.run_id, job.step, outcome.wait_until, n=job.n + 1),
+                          delay_seconds=next_hop_seconds(outcome.wait_until, ctx.now))
             return JobResult("waiting", next_step=job.step, detail=_iso(outcome.wait_until))
-        next_delay = wait  # the last hop: the next step's job carries the rest of the wait
+        due = outcome.wait_until  # the last hop: the next step's job carries the rest of the wait
     result = dict(outcome.result)
     result.setdefault("next", outcome.next)
     if not runs.complete_step(run.run_id, job.step, result, now, data=outcome.data, profile=outcome.profile):
         # a concurrent duplicate completed it first; that delivery enqueues what follows
         return JobResult("skipped-done", detail="completed concurrently")
-    _advance(run, job, outcome.next, runs, queue, now, delay_seconds=next_delay)
-    return JobResult("completed", next_step=outcome.next,
-                     detail=f"next step due in {next_delay} s" if next_delay else "")
+    _advance(run, job, outcome.next, runs, queue, ctx, due=due)
+    return JobResult("completed", next_step=outcome.next, detail=f"next step due {_iso(due)}" if due else "")
 
 
-def _advance(run: RunRecord, job: Job, nxt: int | None, runs: RunStore, queue: JobQueue, now: str,
-             delay_seconds: int = 0) -> None:
+def _advance(run: RunRecord, job: Job, nxt: int | None, runs: RunStore, queue: JobQueue, ctx: StepContext,
+             due: datetime | None = None) -> None:
     if nxt is None:
-        runs.set_run_status(run.run_id, RunStatus.COMPLETED, only_from=RUNNABLE, now=now)
-    else:
-        queue.enqueue(job_body(run.run_id, nxt, n=job.n + 1), delay_seconds=delay_seconds)
+        # nothing recorded: a redelivered job finds the run COMPLETED (or, after a crash here, completes it)
+        runs.set_run_status(run.run_id, RunStatus.COMPLETED, only_from=RUNNABLE, now=ctx.now_iso)
+        return
+    queue.enqueue(job_body(run.run_id, nxt, n=job.n + 1, due=due),
+                  delay_seconds=next_hop_seconds(due, ctx.now) if due is not None else 0)
+    runs.mark_next_enqueued(run.run_id, job.step)
 
 
 def _stop_runaway(run: RunRecord, job: Job, budget: int, runs: RunStore, now: str) -> JobResult:

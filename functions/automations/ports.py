@@ -94,6 +94,10 @@ class RunStore(ABC):
         """
 
     @abstractmethod
+    def mark_next_enqueued(self, run_id: str, index: int) -> None:
+        """Record that the job after this step is on the queue (a redelivery then does nothing)."""
+
+    @abstractmethod
     def fail_step(self, run_id: str, index: int, error: str, now: str) -> None:
         """Record a failed attempt's error on the step (status FAILED until a retry succeeds)."""
 

@@ -101,6 +101,7 @@ def _save_queues() -> list[dict]:
                     "receiveCount": m.approximate_receive_count, "sentTimestamp": m.sent_timestamp,
                     "origin": getattr(m, ORIGIN_ATTR, None), "groupId": m.group_id,
                     "deduplicationId": m.deduplication_id,
+                    "delayedUntil": m.delayed_until,  # epoch ms: a delayed message stays delayed (DelaySeconds)
                 } for m in list(queue._messages)]
                 out.append({"account": account, "region": region, "name": queue.name, "attributes": attrs,
                             "tags": dict(getattr(queue, "tags", {}) or {}), "messages": messages})
@@ -214,6 +215,8 @@ def _restore_queues(queues: list[dict], sqs: Any) -> list[dict]:
             message.group_id = m.get("groupId")
             message.deduplication_id = m.get("deduplicationId")
             message.mark_sent()
+            if m.get("delayedUntil"):
+                message.delayed_until = m["delayedUntil"]
             message.approximate_receive_count = int(m.get("receiveCount") or 0)
             if m.get("sentTimestamp"):
                 message.sent_timestamp = m["sentTimestamp"]

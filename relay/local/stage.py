@@ -170,8 +170,9 @@ class LocalStage:
         # ~80 ms of a ~0.7 s start (issue 13), finding next to nothing to free. So it is paused during the
         # start, and what the start made is then frozen (gc.freeze: the collector's documented way to keep
         # long-lived objects out of every later pass; one more pass would cost ~100 ms). The price is the
-        # start's few cyclic leftovers (~20,000 objects, a few MB) kept until stop(), which unfreezes them
-        # so that a process running many stages (the tests) collects each one's as before.
+        # start's cyclic leftovers (~20,000 objects, a few MB, on a cached start; more when the Pulumi program
+        # ran) kept until stop(), which unfreezes and collects them, so a process running many stages (the
+        # tests) does not pile them up.
         collecting = gc.isenabled()
         gc.disable()
         try:
@@ -274,6 +275,7 @@ class LocalStage:
         if self._frozen:
             self._frozen = False
             gc.unfreeze()
+            gc.collect()  # now, not at the next start (which pauses the collector again): off the start's path
 
     def _claim_process(self) -> None:
         # moto's state, the environment the handlers read and the botocore hooks are one per process: a

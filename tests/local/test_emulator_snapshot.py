@@ -40,8 +40,12 @@ with Emulator(port=0, state_dir=sys.argv[1]) as e:
         if not got:
             break
         back += [(m["Body"], m["MessageAttributes"]["n"]["StringValue"]) for m in got]
+    later = sqs.get_queue_url(QueueName=names["delayed"])["QueueUrl"]
+    delayed = sqs.get_queue_attributes(QueueUrl=later, AttributeNames=["All"])["Attributes"]
+    early = sqs.receive_message(QueueUrl=later, MaxNumberOfMessages=10).get("Messages", [])
     print(json.dumps({"restored": e.restored, "depth": depth, "body": body, "item": item, "every": repr(every),
-                      "task": t["Status"], "back": sorted(back)}))
+                      "task": t["Status"], "back": sorted(back), "early": len(early),
+                      "delayed": [delayed["ApproximateNumberOfMessagesDelayed"], delayed["ApproximateNumberOfMessages"]]}))
 """
 
 
@@ -62,7 +66,8 @@ def _normal(value):
 
 def test_restart_with_state_dir_keeps_dlq_messages_objects_and_items(tmp_path):
     uid = uuid.uuid4().hex[:8]
-    names = {"dlq": f"dlq-{uid}", "src": f"src-{uid}", "bucket": f"b-{uid}", "table": f"t-{uid}"}
+    names = {"dlq": f"dlq-{uid}", "src": f"src-{uid}", "bucket": f"b-{uid}", "table": f"t-{uid}",
+             "delayed": f"later-{uid}"}
     state = tmp_path / "state"
     with Emulator(port=0, state_dir=state) as e:
         sqs = e.client("sqs")
@@ -75,6 +80,8 @@ def test_restart_with_state_dir_keeps_dlq_messages_objects_and_items(tmp_path):
                              MessageAttributes={"n": {"DataType": "String", "StringValue": str(i)}})
         while len(sqs.receive_message(QueueUrl=src, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])):
             pass  # each message received once, then the next receive dead-letters it
+        later = sqs.create_queue(QueueName=names["delayed"])["QueueUrl"]
+        sqs.send_message(QueueUrl=later, MessageBody="not before 10 minutes", DelaySeconds=600)
         s3 = e.client("s3")
         s3.create_bucket(Bucket=names["bucket"])
         s3.put_object(Bucket=names["bucket"], Key="send/r 1.json", Body=b'{"requestId": "r1"}',
@@ -104,6 +111,8 @@ def test_restart_with_state_dir_keeps_dlq_messages_objects_and_items(tmp_path):
     # the origin of each dead-lettered message survived: a redrive without destination sends it home
     assert seen["task"] == "COMPLETED"
     assert seen["back"] == [["job-0", "0"], ["job-1", "1"], ["job-2", "2"]]
+    # a delayed message is still delayed after the restart (its DelaySeconds counts from its send)
+    assert seen["delayed"] == ["1", "0"] and seen["early"] == 0
 
 
 def test_start_without_snapshot_restores_nothing(tmp_path):

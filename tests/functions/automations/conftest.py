@@ -72,6 +72,9 @@ class MemoryRunStore(RunStore):
             self.runs[run_id].profile = dict(profile)
         return True
 
+    def mark_next_enqueued(self, run_id, index):
+        self.steps[(run_id, index)].next_enqueued = True
+
     def fail_step(self, run_id, index, error, now):
         step = self.steps.setdefault((run_id, index), StepRecord(index=index, status="RUNNING"))
         if step.status != "COMPLETED":

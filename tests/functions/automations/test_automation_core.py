@@ -77,7 +77,8 @@ def test_full_automation_completes_with_every_step(world):
     assert run.status == "COMPLETED"
     # 30 minutes = 2 SQS waits of at most 900 s: one hop, then the fetch-data step's own job carries the rest
     assert [r.outcome for r in results][:3] == ["waiting", "completed", "completed"]
-    assert results[1].detail == "next step due in 900 s"
+    due = (t0 + timedelta(minutes=30)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert results[1].detail == f"next step due {due}"
     assert world.now - t0 >= timedelta(minutes=30)
     # soft-merge kept the run's own name and added tier
     assert run.data == {"name": "Ada", "tier": "gold"}
@@ -109,40 +110,72 @@ def test_redelivered_completed_job_repeats_no_side_effect(world):
     first = world.queue.pop()
     run_job(parse_job(first), world.runs, world.queue, world.ctx())
     assert world.requests.send_writes == 1 and len(world.queue.jobs) == 1
-    run_job(parse_job(world.queue.pop()), world.runs, world.queue, world.ctx(), receive_count=1)  # step 1 ran
-    sent = world.requests.send_writes
-    # WHEN SQS redelivers the first job after the next step has started
+    # WHEN SQS redelivers the same job
     again = run_job(parse_job(first), world.runs, world.queue, world.ctx())
-    # THEN nothing is sent again and nothing is enqueued
-    assert again.outcome in ("skipped-done", "skipped-terminal")
-    assert world.requests.send_writes == sent and world.queue.jobs == []
+    # THEN nothing is sent again and the next step is not enqueued twice
+    assert again.outcome == "skipped-done"
+    assert world.requests.send_writes == 1 and len(world.queue.jobs) == 1
 
 
-def test_redelivery_before_the_next_step_started_enqueues_it_again_harmlessly(world):
-    run_id = _start(world, _doc([{"action": "send"}, {"action": "send", "template": "second"}]))
-    first = world.queue.pop()
-    run_job(parse_job(first), world.runs, world.queue, world.ctx())
-    # WHEN the job is redelivered while step 1's job still waits on the queue (its completion may have crashed
-    # before the enqueue: no write records the enqueue)
-    again = run_job(parse_job(first), world.runs, world.queue, world.ctx())
-    assert again.outcome == "reenqueued" and again.next_step == 1
-    assert [j for j, _ in world.queue.jobs] == [job_body(run_id, 1, n=1)] * 2
-    # THEN the two jobs of step 1 deliver its send once (the same derived request id) and the run completes
-    _drain(world)
-    assert world.requests.send_writes == 2 and len(world.requests.sends) == 2  # one per step: 0 and 1
-    assert world.runs.get_run(run_id).status == "COMPLETED"
+def test_a_duplicate_job_does_not_spread_down_the_run(world):
+    run_id = _start(world, _doc([{"action": "send", "template": f"t{i}"} for i in range(4)]))
+    body = world.queue.pop()
+    world.queue.jobs.append((json.loads(body), 0))  # SQS hands step 0's job out twice
+    world.queue.jobs.append((json.loads(body), 0))
+    results = _drain(world)
+    assert [r.outcome for r in results] == ["completed", "skipped-done", "completed", "completed", "completed"]
+    assert world.requests.send_writes == 4 and world.runs.get_run(run_id).status == "COMPLETED"
+
+
+def test_crash_after_the_last_step_completes_the_run_on_redelivery(world):
+    run_id = _start(world, _doc([{"action": "send"}]))
+    body = world.queue.pop()
+    set_status = world.runs.set_run_status
+
+    def crash_on_completed(run, status, **kw):
+        if status == "COMPLETED":
+            raise RuntimeError("crash")
+        return set_status(run, status, **kw)
+
+    world.runs.set_run_status = crash_on_completed  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        run_job(parse_job(body), world.runs, world.queue, world.ctx())
+    world.runs.set_run_status = set_status  # type: ignore[method-assign]
+    assert world.runs.get_run(run_id).status == "RUNNING"  # the step is COMPLETED, the run is not
+    again = run_job(parse_job(body), world.runs, world.queue, world.ctx())
+    assert again.outcome == "reenqueued" and world.runs.get_run(run_id).status == "COMPLETED"
+    assert world.requests.send_writes == 1 and world.queue.jobs == []
+
+
+def test_the_step_after_a_delay_waits_for_its_due_time_even_if_delivered_early(world):
+    run_id = _start(world, _doc([{"action": "delay", "duration": "10 minutes"}, {"action": "send"}]))
+    done = run_job(parse_job(world.queue.pop()), world.runs, world.queue, world.ctx())
+    due = world.now + timedelta(minutes=10)
+    assert done.outcome == "completed"
+    assert world.queue.jobs == [(job_body(run_id, 1, n=1, due=due), 600)]
+    # WHEN the job arrives 9 minutes early (a restored queue without its delay, a redrive)
+    world.now += timedelta(minutes=1)
+    early = run_job(parse_job(world.queue.pop()), world.runs, world.queue, world.ctx())
+    # THEN the send waits out the rest instead of going now
+    assert early.outcome == "waiting" and world.requests.send_writes == 0
+    assert world.queue.jobs == [(job_body(run_id, 1, n=2, due=due), 540)]
+    world.now += timedelta(minutes=9)
+    assert run_job(parse_job(world.queue.pop()), world.runs, world.queue, world.ctx()).outcome == "completed"
+    assert world.requests.send_writes == 1
 
 
 def test_redelivered_last_hop_re_enqueues_the_next_step_with_the_rest_of_the_wait(world):
     run_id = _start(world, _doc([{"action": "delay", "duration": "10 minutes"}, {"action": "send"}]))
     job = world.queue.pop()
     done = run_job(parse_job(job), world.runs, world.queue, world.ctx())
-    assert done.outcome == "completed" and world.queue.jobs == [(job_body(run_id, 1, n=1), 600)]
-    world.queue.jobs.clear()  # a crash before the enqueue
+    due = world.now + timedelta(minutes=10)
+    assert done.outcome == "completed" and world.queue.jobs == [(job_body(run_id, 1, n=1, due=due), 600)]
+    world.queue.jobs.clear()  # a crash between "step completed" and "next enqueued"
+    world.runs.steps[(run_id, 0)].next_enqueued = False
     world.now += timedelta(minutes=4)
     again = run_job(parse_job(job), world.runs, world.queue, world.ctx())
     # the send must still wait until the delay's end, not run at once
-    assert again.outcome == "reenqueued" and world.queue.jobs == [(job_body(run_id, 1, n=1), 360)]
+    assert again.outcome == "reenqueued" and world.queue.jobs == [(job_body(run_id, 1, n=1, due=due), 360)]
 
 
 def test_crash_after_completion_reenqueues_next_once(world):
@@ -238,15 +271,23 @@ def test_duplicate_s3_event_creates_nothing_twice(world):
 
 
 def test_duplicate_s3_event_while_pending_enqueues_step_zero_again_harmlessly(world):
-    doc = _doc([{"action": "send"}])
+    doc = _doc([{"action": "send"}, {"action": "send", "template": "x"}])
     assert start_run(new_run_record(doc, "t0"), world.runs, world.queue) == "created"
     # step 0's job is still on the queue: nothing recorded its enqueue, so it is enqueued again
     assert start_run(new_run_record(doc, "t1"), world.runs, world.queue) == "resumed"
     assert [j for j, _ in world.queue.jobs] == [job_body(doc["runId"], 0)] * 2
-    outcomes = [r.outcome for r in _drain(world)]
-    assert outcomes == ["completed", "skipped-terminal"] and world.requests.send_writes == 1
-    assert world.runs.get_run(doc["runId"]).created_at == "t0"
+    # the second job finds step 0 done and its next job recorded: the duplicate stops there
+    assert [r.outcome for r in _drain(world)] == ["completed", "skipped-done", "completed"]
+    assert world.requests.send_writes == 2 and world.runs.get_run(doc["runId"]).created_at == "t0"
 
+
+def test_a_run_stored_with_start_enqueued_is_not_enqueued_again(world):
+    doc = _doc([{"action": "send"}])
+    record = new_run_record(doc, "t0")
+    record.start_enqueued = True  # written by versions before the flag was dropped
+    world.runs.create_run(record)
+    assert start_run(new_run_record(doc, "t1"), world.runs, world.queue) == "duplicate"
+    assert world.queue.jobs == []
 
 def test_crash_before_first_enqueue_resumes_on_redelivery(world):
     doc = _doc([{"action": "send"}])
@@ -262,6 +303,8 @@ def test_crash_before_first_enqueue_resumes_on_redelivery(world):
     ('{"v": 1, "runId": "run_x", "step": -1}', "not a step index"),
     ('{"v": 1, "runId": "run_x", "step": true}', "not a step index"),
     ('{"v": 1, "runId": "run_x", "step": 0, "hop": {"until": "soon"}}', "job hop"),
+    ('{"v": 1, "runId": "run_x", "step": 0, "due": "soon"}', "job due"),
+    ('{"v": 1, "runId": "run_x", "step": 0, "due": 5}', "job due"),
 ])
 def test_malformed_job_body_rejected(body, message):
     with pytest.raises(BadJob) as exc:
