@@ -1,6 +1,6 @@
 """The real log indexer's lanes on the local stage: records/s at parallelization factor 4 and 10 ÷ factor 1.
 
-Run: ``.venv/bin/python bench/lanes.py [--records 1500] [--batch 100 10] [--rounds 3] [--aws-latency-ms 4]``
+Run: ``.venv/bin/python bench/lanes.py [--records 1500] [--batch 100 10] [--rounds 3] [--aws-latency-ms 4] [--sends 300]``
 
 The local stage is started in this process (:class:`relay.local.stage.LocalStage`, the stage's own
 Pulumi program, handler and mapping) with only the messages table → stream → log indexer pipeline kept.
@@ -15,6 +15,10 @@ handling, moto's expression evaluation — is spent in this one Python process. 
 only while a lane waits more than it computes; ``--aws-latency-ms`` is the modelled round trip that
 waiting stands for. The figures are for reading, not a pass/fail gate: issue 14's target is ≥ 3 at
 factor 10 on 2 cores.
+
+Beside them, the whole stage's own pace (``--sends``, 0 to skip): a fresh local stage with every pipeline,
+``--sends`` sends posted at once through the HTTP API, timed until every one is delivered to the outbox —
+the most stream records the stage itself can feed the indexer (three per send), to read against one lane's.
 """
 from __future__ import annotations
 
@@ -80,12 +84,55 @@ def _drain(local: Any, batch: int, factor: int, records: int, tag: str) -> float
     return records / (time.monotonic() - t0)
 
 
+def _stage_pace(sends: int, aws_latency_ms: float) -> float:
+    """Sends/s the whole local stage carries end to end: posted at once, timed until all are delivered."""
+    import json
+    import random
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from relay.local.demo import demo_send
+    from relay.local.stage import LocalStage
+
+    rng = random.Random(7)
+    bodies = []
+    for n in range(sends):
+        body = demo_send(n, rng)
+        body["message"]["data"]["code"] = "123456"  # every one deliverable, one channel each
+        body["message"]["routing"] = {"method": "single", "channels": ["email"]}
+        bodies.append(json.dumps(body).encode())
+    with LocalStage("local", aws_latency_ms=aws_latency_ms) as local:
+        s3, bucket = local.client("s3"), local.outputs["request_bucket"]
+
+        def post(data: bytes) -> int:
+            req = urllib.request.Request(f"{local.api_url}/send", data=data, method="POST", headers={
+                "content-type": "application/json", "authorization": f"Bearer {local.api_key}"})
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status
+
+        def delivered() -> int:
+            pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="outbox/")
+            return sum(page.get("KeyCount", 0) for page in pages)
+
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            accepted = sum(status == 202 for status in pool.map(post, bodies))
+        if accepted != sends:
+            raise RuntimeError(f"{sends - accepted} of {sends} sends were not accepted")
+        while delivered() < sends:
+            if time.monotonic() - t0 > 600:
+                raise RuntimeError(f"{sends} sends not delivered within 600 s")
+            time.sleep(0.5)
+        return sends / (time.monotonic() - t0)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=1500)
     ap.add_argument("--batch", type=int, nargs="+", default=[100, 10])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--aws-latency-ms", type=float, default=4.0)
+    ap.add_argument("--sends", type=int, default=300)
     args = ap.parse_args(argv)
 
     import logging
@@ -116,6 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     for batch, rate, ratio in rows:
         print(f"{batch:>5} {rate[1]:>9.0f} {rate[4]:>9.0f} {rate[10]:>10.0f} {ratio[4]:>6.2f} {ratio[10]:>7.2f}")
     print("target (issue 14): 10 ÷ 1 ≥ 3 on 2 cores")
+    if args.sends > 0:
+        pace = _stage_pace(args.sends, args.aws_latency_ms)
+        print(f"the whole stage, {args.sends} sends posted at once: {pace:.1f} sends/s delivered end to end, about "
+              f"{3 * pace:.0f} stream records/s for the indexer (three events per send) against "
+              f"{rows[0][1][1]:.0f} records/s one lane indexes at batch {rows[0][0]}")
     return 0
 
 
