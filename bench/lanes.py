@@ -38,59 +38,29 @@ __all__ = ["main"]
 FACTORS = (1, 4, 10)
 
 
-def _keep_only_the_log_indexer(local: Any) -> None:
-    lam, outputs = local.client("lambda"), local.outputs
-    for fn in lam.list_functions()["Functions"]:
-        if fn["FunctionName"] != outputs["log_indexer_function"]:
-            for m in lam.list_event_source_mappings(FunctionName=fn["FunctionName"])["EventSourceMappings"]:
-                lam.delete_event_source_mapping(UUID=m["UUID"])
-            lam.delete_function(FunctionName=fn["FunctionName"])
-
-
-def _last_of_each_lane(keys: list[str], factor: int) -> list[str]:
-    """The last message (in write order) of each of the mapping's lanes: a lane indexes its records in
-    order, so once these have VIEWs every record has. Checking a handful of keys keeps the bench's own
-    reads out of the figures (a poll of hundreds of keys cost the emulator a third of its CPU)."""
-    from relay.local.dataplane.stream_poller import lane_of  # the data plane's own lane assignment
-
-    last: dict[int, str] = {}
-    for key in keys:
-        last[lane_of({"S": key}, factor)] = key
-    return list(last.values())
-
-
-def _all_indexed(ddb: Any, log_table: str, keys: list[str]) -> bool:
-    return all("Item" in ddb.get_item(TableName=log_table, Key={"pk": {"S": k}, "sk": {"S": "VIEW"}},
-                                      ProjectionExpression="pk") for k in keys)
-
-
 def _drain(local: Any, batch: int, factor: int, records: int, tag: str) -> float:
     """Records/s of the log indexer through a backlog of ``records`` at ``batch`` and ``factor``."""
-    from relay.capacity.calibration import _event_item, _write_events  # the calibration's own event shape
+    from relay.capacity.calibration import indexed, wait_until, write_events  # the calibration's own events
 
-    lam, ddb, outputs = local.client("lambda"), local.client("dynamodb"), local.outputs
+    lam, outputs = local.client("lambda"), local.outputs
     uuid = outputs["log_indexer_esm_uuid"]
     lam.update_event_source_mapping(UUID=uuid, Enabled=False, BatchSize=batch, ParallelizationFactor=factor)
     time.sleep(1.0)  # the data plane re-reads mappings every poll interval
-    _write_events(ddb, outputs["message_table"], records, None, tag=tag)
-    keys = _last_of_each_lane([_event_item(i, tag, 0)["pk"]["S"] for i in range(records)], factor)
+    write_events(local.client("dynamodb"), outputs["message_table"], records, None, tag=tag)
     t0 = time.monotonic()
     lam.update_event_source_mapping(UUID=uuid, Enabled=True)
-    deadline = t0 + 600
-    while not _all_indexed(ddb, outputs["log_table"], keys):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{records} records not indexed within 600 s at batch {batch}, factor {factor}")
-        time.sleep(0.1)
+    wait_until(lambda: indexed(local.client, outputs, records, tag, factor), 600,
+               f"{records} records indexed at batch {batch}, factor {factor}")
     return records / (time.monotonic() - t0)
 
 
 def _stage_pace(sends: int, aws_latency_ms: float) -> float:
     """Sends/s the whole local stage carries end to end: posted at once, timed until all are delivered."""
-    import json
     import random
-    import urllib.request
     from concurrent.futures import ThreadPoolExecutor
 
+    from relay.capacity.calibration import wait_until
+    from relay.capacity.measure import outbox_count, post_json
     from relay.local.demo import demo_send
     from relay.local.stage import LocalStage
 
@@ -100,29 +70,15 @@ def _stage_pace(sends: int, aws_latency_ms: float) -> float:
         body = demo_send(n, rng)
         body["message"]["data"]["code"] = "123456"  # every one deliverable, one channel each
         body["message"]["routing"] = {"method": "single", "channels": ["email"]}
-        bodies.append(json.dumps(body).encode())
+        bodies.append(body)
     with LocalStage("local", aws_latency_ms=aws_latency_ms) as local:
-        s3, bucket = local.client("s3"), local.outputs["request_bucket"]
-
-        def post(data: bytes) -> int:
-            req = urllib.request.Request(f"{local.api_url}/send", data=data, method="POST", headers={
-                "content-type": "application/json", "authorization": f"Bearer {local.api_key}"})
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return resp.status
-
-        def delivered() -> int:
-            pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="outbox/")
-            return sum(page.get("KeyCount", 0) for page in pages)
-
+        s3, bucket, url = local.client("s3"), local.outputs["request_bucket"], f"{local.api_url}/send"
         t0 = time.monotonic()
         with ThreadPoolExecutor(8) as pool:
-            accepted = sum(status == 202 for status in pool.map(post, bodies))
-        if accepted != sends:
-            raise RuntimeError(f"{sends - accepted} of {sends} sends were not accepted")
-        while delivered() < sends:
-            if time.monotonic() - t0 > 600:
-                raise RuntimeError(f"{sends} sends not delivered within 600 s")
-            time.sleep(0.5)
+            statuses = list(pool.map(lambda body: post_json(url, body, local.api_key), bodies))
+        if statuses.count(202) != sends:
+            raise RuntimeError(f"{sends - statuses.count(202)} of {sends} sends were not accepted")
+        wait_until(lambda: outbox_count(s3, bucket) >= sends, 600, f"{sends} sends delivered")
         return sends / (time.monotonic() - t0)
 
 
@@ -138,10 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
+    from relay.capacity.calibration import keep_only_the_log_indexer
     from relay.local.stage import LocalStage
 
     rows = []
-    local = LocalStage("local", aws_latency_ms=args.aws_latency_ms, prepare=_keep_only_the_log_indexer,
+    local = LocalStage("local", aws_latency_ms=args.aws_latency_ms,
+                       prepare=lambda stage: keep_only_the_log_indexer(stage.client, stage.outputs),
                        plane_options={"poll_interval": 0.2, "stream_poll_interval": 0.25, "metrics_interval": 2.0})
     drains = 0
     with local:

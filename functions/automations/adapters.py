@@ -86,6 +86,8 @@ class DynamoRunStore(RunStore):
         for attr, name in _RUN_FIELDS.items():
             value = getattr(run, attr)
             item[name] = self._offload(run.run_id, attr, value) if attr in _OFFLOADED else value
+        if not run.start_enqueued:
+            del item["startEnqueued"]  # read on runs stored before it was dropped (core.start_run), never written
         item["stepCount"] = len(run.steps)
         try:
             self._ddb.put_item(TableName=self.table, Item=_Codec.dump(item),

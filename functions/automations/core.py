@@ -132,23 +132,21 @@ def parse_job(body: str) -> Job:
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise BadJob(f"job n {n!r} is not a job count")
     hop = doc.get("hop")
-    until = None
-    if hop is not None:
-        if not isinstance(hop, dict) or not isinstance(hop.get("until"), str):
-            raise BadJob("job hop must be {\"until\": \"<iso time>\"}")
-        try:
-            until = parse_until(hop["until"])
-        except ValueError as exc:
-            raise BadJob(f"job hop: {exc}") from None
-    due = doc.get("due")
-    if due is not None:
-        if not isinstance(due, str):
-            raise BadJob("job due must be \"<iso time>\"")
-        try:
-            due = parse_until(due)
-        except ValueError as exc:
-            raise BadJob(f"job due: {exc}") from None
+    if hop is not None and not (isinstance(hop, dict) and isinstance(hop.get("until"), str)):
+        raise BadJob("job hop must be {\"until\": \"<iso time>\"}")
+    until = _job_time(hop["until"], "hop") if hop is not None else None
+    due = _job_time(doc["due"], "due") if doc.get("due") is not None else None
     return Job(run_id=run_id, step=step, hop_until=until, n=n, due=due)
+
+
+def _job_time(text: Any, field: str) -> datetime:
+    """A job body's ISO time; :class:`BadJob` naming ``field`` when it is not one."""
+    if not isinstance(text, str):
+        raise BadJob(f"job {field} must be \"<iso time>\"")
+    try:
+        return parse_until(text)
+    except ValueError as exc:
+        raise BadJob(f"job {field}: {exc}") from None
 
 
 def job_body(run_id: str, step: int, hop_until: datetime | None = None, n: int = 0,
@@ -239,7 +237,7 @@ def reject_run(run_id: str, reason: str, now: str, runs: RunStore, recipient: st
     instead of into a retry loop. Returns the outcome ``invalid``.
     """
     runs.create_run(RunRecord(run_id=run_id, status=RunStatus.FAILED, steps=[], created_at=now, updated_at=now,
-                              recipient=recipient, start_enqueued=True, error=reason))
+                              recipient=recipient, error=reason))
     return "invalid"
 
 
@@ -292,10 +290,10 @@ def run_job(job: Job, runs: RunStore, queue: JobQueue, ctx: StepContext, *, rece
     budget = job_budget(run.steps, run.created_at)
     if job.n >= budget:
         return _stop_runaway(run, job, budget, runs, now)
-    if job.due is not None and next_hop_seconds(job.due, ctx.now) > 0:
+    early = next_hop_seconds(job.due, ctx.now) if job.due is not None else 0
+    if early:
         # delivered before its time (a redrive, a queue restored without its delays): wait the rest out
-        queue.enqueue(job_body(run.run_id, job.step, n=job.n + 1, due=job.due),
-                      delay_seconds=next_hop_seconds(job.due, ctx.now))
+        queue.enqueue(job_body(run.run_id, job.step, n=job.n + 1, due=job.due), delay_seconds=early)
         return JobResult("waiting", next_step=job.step, detail=f"not due before {_iso(job.due)}")
 
     existing = runs.get_step(run.run_id, job.step)

@@ -28,7 +28,7 @@ class RunRecord:
     cancelation_token: str | None = None
     created_at: str = ""
     updated_at: str = ""
-    start_enqueued: bool = False
+    start_enqueued: bool = False  # stored by versions before 2026-12-02 only (see core.start_run)
     error: str | None = None
 
 

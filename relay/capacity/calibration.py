@@ -7,13 +7,15 @@ handler's batches back.
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping, Sequence
 
 __all__ = ["lambda_metrics", "calibrate_batch_duration", "run_stream_load", "StreamLoadResult",
-           "create_shadow_table", "add_calibration_lane", "lane_cycles", "utc_now"]
+           "create_shadow_table", "add_calibration_lane", "lane_cycles", "utc_now", "event_item", "write_events",
+           "indexed", "wait_until", "keep_only_the_log_indexer"]
 
 # ---- CloudWatch AWS/Lambda --------------------------------------------------------------------------
 def lambda_metrics(cloudwatch: Any, function_name: str, start: datetime, end: datetime) -> dict[str, float]:
@@ -38,7 +40,7 @@ def utc_now() -> datetime:
 
 
 # ---- the messages stream → log indexer ----------------------------------------------------------------
-def _event_item(i: int, tag: str, now_ms: int) -> dict[str, Any]:
+def event_item(i: int, tag: str, now_ms: int) -> dict[str, Any]:
     """A message event as the send worker writes it (docs/CONTRACTS.md, messages table)."""
     mid = f"msg_{tag}{i:024x}"[:36]
     return {"pk": {"S": f"MSG#{mid}"}, "sk": {"S": f"EVT#{now_ms:013d}#00#DELIVERED"},
@@ -47,7 +49,7 @@ def _event_item(i: int, tag: str, now_ms: int) -> dict[str, Any]:
             "provider": {"S": "outbox"}, "ts": {"N": str(now_ms)}, "expiresAt": {"N": str(now_ms // 1000 + 86400)}}
 
 
-def _write_events(dynamodb: Any, table: str, count: int, rate_per_s: float | None, tag: str) -> float:
+def write_events(dynamodb: Any, table: str, count: int, rate_per_s: float | None, tag: str) -> float:
     """Write ``count`` events (25 per BatchWriteItem), paced at ``rate_per_s`` if given; returns seconds taken."""
     t0 = time.monotonic()
     for start in range(0, count, 25):
@@ -57,7 +59,7 @@ def _write_events(dynamodb: Any, table: str, count: int, rate_per_s: float | Non
             if delay > 0:
                 time.sleep(delay)
         now_ms = int(time.time() * 1000)
-        batch = [{"PutRequest": {"Item": _event_item(i, tag, now_ms)}} for i in range(start, min(count, start + 25))]
+        batch = [{"PutRequest": {"Item": event_item(i, tag, now_ms)}} for i in range(start, min(count, start + 25))]
         pending = {table: batch}
         while pending:
             pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
@@ -89,7 +91,7 @@ def add_calibration_lane(clients: Callable[[str], Any], outputs: Mapping[str, An
     conf = lam.get_function_configuration(FunctionName=outputs["log_indexer_function"])
     name = f"{outputs['log_indexer_function']}-{suffix}"
     table = create_shadow_table(ddb, f"{outputs['message_table']}-{suffix}")
-    _write_events(ddb, table, backlog, None, tag=suffix)
+    write_events(ddb, table, backlog, None, tag=suffix)
     import io
     import zipfile
 
@@ -103,6 +105,17 @@ def add_calibration_lane(clients: Callable[[str], Any], outputs: Mapping[str, An
     uuid = lam.create_event_source_mapping(FunctionName=name, EventSourceArn=arn, StartingPosition="TRIM_HORIZON",
                                            BatchSize=batch_size, ParallelizationFactor=1)["UUID"]
     return {"function": name, "table": table, "uuid": uuid, "batch_size": str(batch_size), "backlog": str(backlog)}
+
+
+def keep_only_the_log_indexer(clients: Callable[[str], Any], outputs: Mapping[str, Any]) -> None:
+    """Delete every other function of a deployed stage, with its mappings: one pipeline measured, no pollers'
+    noise (a stage's ``prepare`` hook, before the data plane starts)."""
+    lam = clients("lambda")
+    for fn in lam.list_functions()["Functions"]:
+        if fn["FunctionName"] != outputs["log_indexer_function"]:
+            for m in lam.list_event_source_mappings(FunctionName=fn["FunctionName"])["EventSourceMappings"]:
+                lam.delete_event_source_mapping(UUID=m["UUID"])
+            lam.delete_function(FunctionName=fn["FunctionName"])
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -133,9 +146,9 @@ def calibrate_batch_duration(clients: Callable[[str], Any], outputs: Mapping[str
     for n, size in enumerate(batch_sizes):
         _set_mapping(lam, uuid, settle_s, Enabled=False, BatchSize=size, ParallelizationFactor=1)
         start = utc_now()
-        _write_events(ddb, table, records_per_size, None, tag=f"c{n}{size}")
+        write_events(ddb, table, records_per_size, None, tag=f"c{n}{size}")
         _set_mapping(lam, uuid, 0.0, Enabled=True)
-        wait_until(lambda: _indexed(clients, outputs, records_per_size, f"c{n}{size}"), timeout,
+        wait_until(lambda: indexed(clients, outputs, records_per_size, f"c{n}{size}"), timeout,
               f"calibration at batch size {size}")
         time.sleep(settle_s)  # let the last metrics flush
         m = lambda_metrics(cw, fn, start - timedelta(seconds=1), utc_now() + timedelta(minutes=1))
@@ -167,8 +180,8 @@ def run_stream_load(clients: Callable[[str], Any], outputs: Mapping[str, Any], r
     count = int(rate_per_s * load_s)
     tag = f"l{batch_size}x{factor}"
     start = utc_now()
-    took = _write_events(ddb, table, count, rate_per_s, tag=tag)
-    wait_until(lambda: _indexed(clients, outputs, count, tag), timeout, "stream load indexed")
+    took = write_events(ddb, table, count, rate_per_s, tag=tag)
+    wait_until(lambda: indexed(clients, outputs, count, tag, factor), timeout, "stream load indexed")
     time.sleep(settle_s)  # let the last metrics flush
     m = lambda_metrics(cw, fn, start - timedelta(seconds=1), utc_now() + timedelta(minutes=1))
     return StreamLoadResult(records=count, load_s=took, arrival_per_s=count / took if took > 0 else rate_per_s,
@@ -178,14 +191,28 @@ def run_stream_load(clients: Callable[[str], Any], outputs: Mapping[str, Any], r
                             duration_mean_s=m["Duration.Mean"] / 1000.0)
 
 
-def _indexed(clients: Callable[[str], Any], outputs: Mapping[str, Any], count: int, tag: str) -> bool:
-    """Whether the views of the last 25 events written exist (each lane indexes its records in order)."""
-    keys = [{"pk": {"S": _event_item(i, tag, 0)["pk"]["S"]}, "sk": {"S": "VIEW"}}
-            for i in range(max(0, count - 25), count)]
-    if not keys:
-        return True
-    resp = clients("dynamodb").batch_get_item(RequestItems={outputs["log_table"]: {"Keys": keys}})
-    return len(resp.get("Responses", {}).get(outputs["log_table"], [])) == len(keys)
+def indexed(clients: Callable[[str], Any], outputs: Mapping[str, Any], count: int, tag: str, factor: int = 1) -> bool:
+    """Whether all ``count`` events written under ``tag`` have their VIEW.
+
+    A lane indexes its records in order, so it is enough that the last event of each of the mapping's
+    ``factor`` lanes has its VIEW (the data plane's own lane assignment): a handful of reads, where the
+    last few events alone could all fall in lanes that finished while another still works.
+    """
+    ddb = clients("dynamodb")
+    return all("Item" in ddb.get_item(TableName=outputs["log_table"], Key={"pk": {"S": pk}, "sk": {"S": "VIEW"}},
+                                      ProjectionExpression="pk") for pk in _lane_tails(count, tag, factor))
+
+
+@functools.lru_cache(maxsize=64)
+def _lane_tails(count: int, tag: str, factor: int) -> tuple[str, ...]:
+    """The last message key of each lane (computed once per load: ``indexed`` is polled while the lanes run)."""
+    from relay.local.dataplane.stream_poller import lane_of
+
+    last: dict[int, str] = {}
+    for i in range(count):
+        pk = event_item(i, tag, 0)["pk"]["S"]
+        last[lane_of({"S": pk}, factor)] = pk
+    return tuple(last.values())
 
 
 def lane_cycles(function_name: str, start_mono: float, end_mono: float) -> list[tuple[int, float]]:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 from relay.capacity.calibration import calibrate_batch_duration, lambda_metrics, utc_now, wait_until
 from relay.capacity.call_counter import FUNCTION_NAMES, CallCounter, Tally
 
-__all__ = ["flow_document", "measure_local_stage", "SEND_REQUEST", "AUTOMATION_REQUEST"]
+__all__ = ["flow_document", "measure_local_stage", "post_json", "outbox_count", "SEND_REQUEST", "AUTOMATION_REQUEST"]
 
 # ---- the whole local stage: calls per send and per automation run ---------------------------------------
 SEND_REQUEST: dict[str, Any] = {"message": {
@@ -47,7 +47,7 @@ def _fill(template: Any, n: int) -> Any:
     return template
 
 
-def _post(url: str, body: dict, api_key: str) -> int:
+def post_json(url: str, body: dict, api_key: str) -> int:
     req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                  headers={"content-type": "application/json", "authorization": f"Bearer {api_key}"})
     try:
@@ -57,7 +57,7 @@ def _post(url: str, body: dict, api_key: str) -> int:
         raise RuntimeError(f"POST {url} answered {exc.code}: {exc.read()[:500]!r}") from None
 
 
-def _outbox_count(s3: Any, bucket: str) -> int:
+def outbox_count(s3: Any, bucket: str) -> int:
     n = 0
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="outbox/"):
         n += page.get("KeyCount", 0)
@@ -139,11 +139,11 @@ def measure_local_stage(sends: int = 100, automations: int = 20, stage: str = "l
             start = utc_now()
             log(f"measure: {count} {kind}s through {api.url}{path}")
             for n in range(count):
-                status = _post(f"{api.url}{path}", _fill(template, n), local.api_key)
+                status = post_json(f"{api.url}{path}", _fill(template, n), local.api_key)
                 if status != 202:
                     raise RuntimeError(f"POST {path} answered {status}, expected 202")
             delivered += count
-            wait_until(lambda: _outbox_count(s3, outputs["request_bucket"]) >= delivered, 120.0,
+            wait_until(lambda: outbox_count(s3, outputs["request_bucket"]) >= delivered, 120.0,
                   f"{delivered} deliveries in the outbox")
             wait_until(lambda: time.monotonic() - max(counter.last_call.get("handler", 0.0),
                                                       counter.last_call.get("provider", 0.0)) > 2.0, 60.0,

@@ -39,12 +39,7 @@ def stage() -> Iterator[dict[str, Any]]:
     def keep_only_the_log_indexer(local: LocalStage) -> None:
         outputs = local.outputs
         lam = local.client("lambda")
-        # measure one pipeline: the other functions (and their pollers) would only add noise
-        for fn in lam.list_functions()["Functions"]:
-            if fn["FunctionName"] != outputs["log_indexer_function"]:
-                for m in lam.list_event_source_mappings(FunctionName=fn["FunctionName"])["EventSourceMappings"]:
-                    lam.delete_event_source_mapping(UUID=m["UUID"])
-                lam.delete_function(FunctionName=fn["FunctionName"])
+        calibration.keep_only_the_log_indexer(local.client, outputs)
         lam.update_event_source_mapping(UUID=outputs["log_indexer_esm_uuid"], BatchSize=CHECK,
                                         ParallelizationFactor=1)
         timed_handler.reset()
